@@ -1,0 +1,1 @@
+"""django-integrator runtime: definition loader, permissions, LangGraph phases and gates, models, CLI."""

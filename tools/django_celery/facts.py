@@ -1,0 +1,88 @@
+"""What discovery learns about a Django project, and the integration decisions made about it.
+
+These are the shared vocabulary of the domain: discovery produces `ProjectFacts`, the analysis phase
+produces `Decisions`, and the codemods, checks and live verification read both. They are plain
+pydantic models so graph state can hold them as JSON (`model_dump(mode="json")`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+ResultBackend = Literal["django-db", "redis", "django-cache", "none"]
+DispatchStrategy = Literal["on_commit", "immediate", "signals"]
+DecisionSource = Literal["flag", "asked", "default", "existing"]
+
+
+class AppInfo(BaseModel):
+    """One Django app that lives inside the project (third-party apps are not listed here)."""
+
+    label: str  # app label, e.g. "polls" or "users"
+    module: str  # dotted module of the app package, e.g. "polls" or "apps.users"
+    listed_as: str  # the INSTALLED_APPS entry, e.g. "polls" or "apps.users.apps.UsersConfig"
+    path: str  # project-relative folder of the app package
+    models: list[str] = Field(default_factory=list)  # model class names defined by the app
+    has_tasks_module: bool = False
+    task_names: list[str] = Field(default_factory=list)  # functions decorated as tasks in tasks.py
+
+
+class ExistingCelery(BaseModel):
+    """What of a Celery integration the project already has (all empty on a fresh project)."""
+
+    celery_module: str | None = None  # project-relative path of <pkg>/celery.py when present
+    app_variable: str | None = None  # name the Celery app is bound to in celery.py, usually "app"
+    init_loads_app: bool = False  # <pkg>/__init__.py imports the app
+    celery_settings: dict[str, str] = Field(default_factory=dict)  # CELERY_* name -> source text
+    old_style_settings: list[str] = Field(default_factory=list)  # e.g. CELERY_ALWAYS_EAGER, BROKER_URL
+    dispatch_sites: list[str] = Field(default_factory=list)  # "path:line" of .delay(/.apply_async( calls
+
+
+class InstalledPackages(BaseModel):
+    """Versions importable by the project's own interpreter (None = not installed)."""
+
+    django: str | None = None
+    celery: str | None = None
+    django_celery_results: str | None = None
+    django_celery_beat: str | None = None
+    redis: str | None = None
+
+
+class ProjectFacts(BaseModel):
+    """Everything later phases need to know about the project, all paths project-relative."""
+
+    root: str  # absolute path of the project root (the sandbox the agent works in)
+    manage_py: str  # e.g. "manage.py" or "src/manage.py"
+    base_dir: str  # folder holding manage.py, "." when it is the root; put on sys.path to import apps
+    settings_module: str  # DJANGO_SETTINGS_MODULE as manage.py sets it, e.g. "config.settings.dev"
+    settings_files: list[str]  # files that make up the settings, the module first, then what it imports
+    installed_apps_file: str  # the file whose INSTALLED_APPS (or its parts) holds the app list
+    celery_settings_file: str  # where CELERY_* settings belong (base settings shared by every env)
+    project_package: str  # dotted package that holds settings/wsgi, e.g. "mysite" or "config"
+    project_package_dir: str  # project-relative folder of that package
+    interpreter: str  # absolute path of the project's Python
+    django_version: str
+    database_engine: str  # e.g. "django.db.backends.sqlite3"
+    database_name: str | None = None  # for SQLite, the absolute path of the database file
+    time_zone: str = "UTC"
+    use_tz: bool = True
+    installed_apps: list[str] = Field(default_factory=list)  # as Django sees them after settings load
+    apps: list[AppInfo] = Field(default_factory=list)  # local apps only
+    dependency_files: list[str] = Field(default_factory=list)  # requirements*.txt, pyproject.toml, Pipfile
+    packages: InstalledPackages = Field(default_factory=InstalledPackages)
+    existing: ExistingCelery = Field(default_factory=ExistingCelery)
+
+    def app(self, label: str) -> AppInfo | None:
+        return next((a for a in self.apps if a.label == label), None)
+
+
+class Decisions(BaseModel):
+    """The seed's decision framework, settled: asked, given as flags, found in the project, or defaulted."""
+
+    task_apps: list[str]  # labels of the apps that get a tasks.py
+    result_backend: ResultBackend = "django-db"
+    beat: bool = False
+    dispatch: DispatchStrategy = "on_commit"
+    broker_url: str | None = None  # None = the embedded broker for verification
+    sources: dict[str, DecisionSource] = Field(default_factory=dict)  # decision name -> where it came from

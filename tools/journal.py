@@ -1,0 +1,202 @@
+"""The journal: every change to the user's project goes through here, so `undo` can restore it byte for byte.
+
+Before a file is changed for the first time in a run, its original bytes (or the fact that it did not
+exist) are saved under the run's folder, outside the project. Writes are atomic (temp file in the same
+folder, then `os.replace`), and the journal's own index is rewritten after every new entry, so even a
+killed run leaves a journal that `undo` can apply.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from tools.sandbox import relative_to_project, resolve_in_project
+
+JournalStatus = Literal["open", "finished", "rolled_back"]
+
+
+def state_home() -> Path:
+    """Where runs keep journals, transcripts and the checkpointer (never inside the user's project)."""
+    explicit = os.environ.get("DJANGO_INTEGRATOR_HOME")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_STATE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "state"
+    return base / "django-integrator"
+
+
+class JournalEntry(BaseModel):
+    path: str  # project-relative, POSIX style
+    existed: bool
+    backup: str | None = None  # file name under the run's backups/ folder
+    mode: int | None = None
+
+
+class JournalIndex(BaseModel):
+    run_id: str
+    project_root: str
+    status: JournalStatus = "open"
+    started_at: float = Field(default_factory=time.time)
+    entries: list[JournalEntry] = Field(default_factory=list)
+    created_dirs: list[str] = Field(default_factory=list)
+
+
+class Journal:
+    """Backs up each file before its first change in a run and can put every file back."""
+
+    def __init__(self, run_dir: Path, index: JournalIndex) -> None:
+        self.run_dir = run_dir
+        self.index = index
+        self.project_root = Path(index.project_root)
+
+    # ----- lifecycle -------------------------------------------------------------------------------
+    @classmethod
+    def start(cls, project_root: Path, run_id: str, home: Path | None = None) -> Journal:
+        run_dir = (home or state_home()) / "runs" / run_id
+        (run_dir / "backups").mkdir(parents=True, exist_ok=True)
+        journal = cls(run_dir, JournalIndex(run_id=run_id, project_root=str(Path(project_root).resolve())))
+        journal._save()
+        return journal
+
+    @classmethod
+    def load(cls, run_dir: Path) -> Journal:
+        index = JournalIndex.model_validate_json((run_dir / "journal.json").read_text())
+        return cls(run_dir, index)
+
+    @classmethod
+    def runs_for(cls, project_root: Path, home: Path | None = None) -> list[Journal]:
+        """Every journal recorded for this project, oldest first."""
+        root = str(Path(project_root).resolve())
+        runs_dir = (home or state_home()) / "runs"
+        found = []
+        for index_file in runs_dir.glob("*/journal.json") if runs_dir.is_dir() else []:
+            try:
+                journal = cls.load(index_file.parent)
+            except (OSError, ValueError):
+                continue
+            if journal.index.project_root == root:
+                found.append(journal)
+        return sorted(found, key=lambda j: j.index.started_at)
+
+    def finish(self) -> None:
+        self.index.status = "finished"
+        self._save()
+
+    # ----- recording -------------------------------------------------------------------------------
+    def _entry(self, rel: str) -> JournalEntry | None:
+        return next((e for e in self.index.entries if e.path == rel), None)
+
+    def backup(self, path: str | os.PathLike[str]) -> Path:
+        """Record the original state of `path` (once per run) and return its absolute path."""
+        target = resolve_in_project(self.project_root, path)
+        rel = relative_to_project(self.project_root, target)
+        if self._entry(rel) is not None:
+            return target
+        if target.exists():
+            backup_name = f"{len(self.index.entries):04d}-{target.name}"
+            shutil.copy2(target, self.run_dir / "backups" / backup_name)
+            entry = JournalEntry(path=rel, existed=True, backup=backup_name, mode=target.stat().st_mode)
+        else:
+            entry = JournalEntry(path=rel, existed=False)
+            self._record_missing_dirs(target.parent)
+        self.index.entries.append(entry)
+        self._save()
+        return target
+
+    def _record_missing_dirs(self, directory: Path) -> None:
+        missing = []
+        while not directory.exists():
+            missing.append(directory)
+            directory = directory.parent
+        for created in reversed(missing):
+            rel = relative_to_project(self.project_root, created)
+            if rel not in self.index.created_dirs:
+                self.index.created_dirs.append(rel)
+
+    def write_text(self, path: str | os.PathLike[str], text: str) -> bool:
+        """Atomically write `text` as UTF-8; False (and nothing touched) when the content is the same."""
+        return self.write_bytes(path, text.encode("utf-8"))
+
+    def write_bytes(self, path: str | os.PathLike[str], data: bytes) -> bool:
+        target = resolve_in_project(self.project_root, path)
+        if target.is_file() and target.read_bytes() == data:
+            return False
+        self.backup(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        mode = target.stat().st_mode if target.exists() else None
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            if mode is not None:
+                os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return True
+
+    # ----- reading back ----------------------------------------------------------------------------
+    def changed_files(self) -> list[str]:
+        """Project-relative paths whose current bytes differ from what they were before the run."""
+        changed = []
+        for entry in self.index.entries:
+            current = self.project_root / entry.path
+            if not entry.existed:
+                if current.exists():
+                    changed.append(entry.path)
+            elif not current.exists() or current.read_bytes() != self.original_bytes(entry):
+                changed.append(entry.path)
+        return changed
+
+    def original_bytes(self, entry: JournalEntry) -> bytes | None:
+        if not entry.existed or entry.backup is None:
+            return None
+        return (self.run_dir / "backups" / entry.backup).read_bytes()
+
+    # ----- undo ------------------------------------------------------------------------------------
+    def rollback(self) -> list[str]:
+        """Put every recorded file back as it was; returns the paths restored or removed."""
+        restored = []
+        for entry in reversed(self.index.entries):
+            target = self.project_root / entry.path
+            if entry.existed and entry.backup is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(self.run_dir / "backups" / entry.backup, target)
+                if entry.mode is not None:
+                    os.chmod(target, entry.mode)
+                restored.append(entry.path)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+                restored.append(entry.path)
+        for rel in sorted(self.index.created_dirs, key=lambda p: p.count("/"), reverse=True):
+            directory = self.project_root / rel
+            _remove_dir_if_only_caches(directory)
+        self.index.status = "rolled_back"
+        self._save()
+        return restored
+
+    def _save(self) -> None:
+        data = self.index.model_dump_json(indent=2)
+        fd, tmp = tempfile.mkstemp(dir=self.run_dir, prefix=".journal.", suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(data)
+        os.replace(tmp, self.run_dir / "journal.json")
+
+
+def _remove_dir_if_only_caches(directory: Path) -> None:
+    """Remove a folder the run created, unless the user has since put something of theirs in it."""
+    if not directory.is_dir():
+        return
+    for child in directory.iterdir():
+        if child.name == "__pycache__" and child.is_dir():
+            shutil.rmtree(child)
+    if not any(directory.iterdir()):
+        directory.rmdir()
