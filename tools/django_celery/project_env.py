@@ -1,0 +1,66 @@
+"""Run things in the user's project with the project's own interpreter, never in the agent's process.
+
+Every subprocess that touches the project goes through here so they all share one environment recipe:
+the project's interpreter first on PATH, the folder holding manage.py importable, bytecode writing off
+(no `__pycache__` left in the user's tree), and no DJANGO_SETTINGS_MODULE leaking in from the agent's shell.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tools.django_celery.facts import ProjectFacts
+
+
+def project_process_env(
+    interpreter: Path,
+    base_dir: Path,
+    settings_module: str | None = None,
+    extra: dict[str, str] | None = None,
+    extra_pythonpath: list[Path] | None = None,
+) -> dict[str, str]:
+    """Environment for a process that imports the project (settings module set when given)."""
+    env = dict(os.environ)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PATH"] = str(Path(interpreter).parent) + os.pathsep + env.get("PATH", "")
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    if settings_module:
+        env["DJANGO_SETTINGS_MODULE"] = settings_module
+    paths = [str(p) for p in (extra_pythonpath or [])] + [str(base_dir)]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env.update(extra or {})
+    return env
+
+
+def facts_env(
+    facts: ProjectFacts, extra: dict[str, str] | None = None, extra_pythonpath: list[Path] | None = None
+) -> dict[str, str]:
+    """`project_process_env` for a discovered project, with its own settings module."""
+    return project_process_env(
+        Path(facts.interpreter), base_dir_of(facts), facts.settings_module, extra, extra_pythonpath
+    )
+
+
+def base_dir_of(facts: ProjectFacts) -> Path:
+    """Absolute folder holding manage.py (the directory `celery -A` and `manage.py` run from)."""
+    return (Path(facts.root) / facts.base_dir).resolve()
+
+
+def run_manage(
+    facts: ProjectFacts, *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python manage.py <args>` in the project's interpreter, from the folder holding manage.py."""
+    return subprocess.run(
+        [facts.interpreter, str(Path(facts.root) / facts.manage_py), *args],
+        cwd=base_dir_of(facts),
+        env=env if env is not None else facts_env(facts),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
