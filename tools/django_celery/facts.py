@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 ResultBackend = Literal["django-db", "redis", "django-cache", "none"]
 DispatchStrategy = Literal["on_commit", "immediate", "signals"]
 DecisionSource = Literal["flag", "asked", "default", "existing"]
+DispatchContext = Literal["atomic", "save", "receiver", "on_commit"]
 
 
 class AppInfo(BaseModel):
@@ -28,6 +29,16 @@ class AppInfo(BaseModel):
     task_names: list[str] = Field(default_factory=list)  # functions decorated as tasks in tasks.py
 
 
+class DispatchSite(BaseModel):
+    """A `.delay(` / `.apply_async(` call in the project's code and what surrounds it."""
+
+    location: str  # "path:line", project-relative
+    call: str  # the called expression, e.g. "send_welcome_email.delay"
+    # atomic: inside `transaction.atomic()` (block or decorator); save: inside a model's save();
+    # receiver: inside a signal receiver; on_commit: already deferred by `transaction.on_commit(...)`
+    contexts: list[DispatchContext] = Field(default_factory=list)
+
+
 class ExistingCelery(BaseModel):
     """What of a Celery integration the project already has (all empty on a fresh project)."""
 
@@ -37,6 +48,7 @@ class ExistingCelery(BaseModel):
     celery_settings: dict[str, str] = Field(default_factory=dict)  # CELERY_* name -> source text
     old_style_settings: list[str] = Field(default_factory=list)  # e.g. CELERY_ALWAYS_EAGER, BROKER_URL
     dispatch_sites: list[str] = Field(default_factory=list)  # "path:line" of .delay(/.apply_async( calls
+    dispatch_details: list[DispatchSite] = Field(default_factory=list)  # the same sites, with their contexts
 
 
 class InstalledPackages(BaseModel):
@@ -72,6 +84,10 @@ class ProjectFacts(BaseModel):
     dependency_files: list[str] = Field(default_factory=list)  # requirements*.txt, pyproject.toml, Pipfile
     packages: InstalledPackages = Field(default_factory=InstalledPackages)
     existing: ExistingCelery = Field(default_factory=ExistingCelery)
+    interpreter_reason: str = ""  # why this interpreter was chosen (--python, project venv, last resort...)
+    installed_apps_layout: str = ""  # how INSTALLED_APPS is built, see settings_map.InstalledAppsLayout
+    dependency_styles: dict[str, str] = Field(default_factory=dict)  # file -> requirements/pep621/poetry/uv
+    warnings: list[str] = Field(default_factory=list)  # odd but not fatal findings, each with what to do
 
     def app(self, label: str) -> AppInfo | None:
         return next((a for a in self.apps if a.label == label), None)
