@@ -27,52 +27,86 @@ class ChecklistItem(BaseModel):
     key: str
     title: str  # the seed's wording, shortened
     gate: Phase
+    keywords: tuple[str, ...]  # a plan step mentioning one of these covers the item (lower-case)
 
 
 CHECKLIST: tuple[ChecklistItem, ...] = (
-    ChecklistItem(number=1, key="docs", title="Django-Celery documentation consulted", gate="discovery"),
+    ChecklistItem(
+        number=1,
+        key="docs",
+        title="Django-Celery documentation consulted",
+        gate="discovery",
+        keywords=("documentation", "docs"),
+    ),
     ChecklistItem(
         number=2,
         key="celery_module",
         title="celery.py with Django settings autodiscovery",
         gate="implementation",
+        keywords=("celery.py",),
     ),
     ChecklistItem(
         number=3,
         key="init_loads_app",
         title="__init__.py loads the Celery app on startup",
         gate="implementation",
+        keywords=("__init__",),
     ),
     ChecklistItem(
         number=4,
         key="celery_settings",
         title="settings contain CELERY_* configuration",
         gate="implementation",
+        keywords=("celery_", "settings.py"),
     ),
-    ChecklistItem(number=5, key="shared_task", title="tasks use @shared_task", gate="implementation"),
     ChecklistItem(
-        number=6, key="on_commit", title="transaction-safe dispatch with on_commit()", gate="implementation"
+        number=5,
+        key="shared_task",
+        title="tasks use @shared_task",
+        gate="implementation",
+        keywords=("shared_task",),
+    ),
+    ChecklistItem(
+        number=6,
+        key="on_commit",
+        title="transaction-safe dispatch with on_commit()",
+        gate="implementation",
+        keywords=("on_commit", "transaction"),
     ),
     ChecklistItem(
         number=7,
         key="installed_apps",
         title="results/beat apps in INSTALLED_APPS if chosen",
         gate="implementation",
+        keywords=("installed_apps",),
     ),
     ChecklistItem(
-        number=8, key="migrations", title="migrations applied for Celery tables", gate="verification"
+        number=8,
+        key="migrations",
+        title="migrations applied for Celery tables",
+        gate="verification",
+        keywords=("migration",),
     ),
     ChecklistItem(
         number=9,
         key="env_vars",
         title="environment variables for broker/backend URLs, no secrets",
         gate="implementation",
+        keywords=("environment variable", "env var", "secret"),
     ),
     ChecklistItem(
-        number=10, key="worker_starts", title="worker starts with the Django project", gate="verification"
+        number=10,
+        key="worker_starts",
+        title="worker starts with the Django project",
+        gate="verification",
+        keywords=("worker",),
     ),
     ChecklistItem(
-        number=11, key="autodiscovery", title="task autodiscovery works across apps", gate="verification"
+        number=11,
+        key="autodiscovery",
+        title="task autodiscovery works across apps",
+        gate="verification",
+        keywords=("task autodiscovery", "registered", "across"),
     ),
 )
 

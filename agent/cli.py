@@ -1,0 +1,258 @@
+"""`django-integrator`: run | chat | demo | undo | resume | runs.
+
+Exit codes: 0 every gate passed; 1 the run finished without passing (a gate failed, a budget ran out);
+2 bad input (not a Django project, an unusable model setting, a broken definition) — the message names
+the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from agent.config import RunOptions
+from agent.console import Console
+from agent.definition import DefinitionError
+from agent.models import ModelConfigError
+from agent.report import RunReport
+from agent.runner import Runner, RunOutcome
+from tools.journal import Journal, state_home
+
+EXIT_PASSED, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--backend",
+        choices=["django-db", "redis", "django-cache", "none"],
+        help="result backend (default: ask, or django-db when not interactive)",
+    )
+    beat = parser.add_mutually_exclusive_group()
+    beat.add_argument(
+        "--beat", dest="beat", action="store_true", default=None, help="add django-celery-beat periodic tasks"
+    )
+    beat.add_argument("--no-beat", dest="beat", action="store_false", help="no periodic tasks")
+    parser.add_argument("--apps", help="comma-separated app labels that get tasks (default: every local app)")
+    parser.add_argument("--model", help="model id or alias; 'offline' for the deterministic offline policy")
+    parser.add_argument(
+        "--definition", help="agent definition file (default: our prompts/django-integrator.md)"
+    )
+    parser.add_argument("--python", help="the project's interpreter (default: its virtualenv, if any)")
+    parser.add_argument(
+        "--broker",
+        dest="broker_url",
+        help="verify with this broker URL (default: $CELERY_BROKER_URL, else an embedded broker)",
+    )
+    parser.add_argument(
+        "--no-network",
+        action="store_true",
+        help="never fetch documentation live; use the cache and bundled references",
+    )
+    parser.add_argument(
+        "--max-tries", type=int, default=2, help="attempts per gate before stopping (default 2)"
+    )
+    parser.add_argument(
+        "--keep-on-failure",
+        action="store_true",
+        help="keep the changes of a run that did not pass (default: put the project back)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the model's narration")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="django-integrator",
+        description="Integrate Celery into a Django project and prove it works with a live worker.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="integrate Celery into the project at PATH")
+    run.add_argument("path", help="the Django project (the folder with manage.py, or a parent of it)")
+    run.add_argument("-y", "--yes", action="store_true", help="never ask; take the recommended answers")
+    run.add_argument("arguments", nargs="*", help="extra request text passed to the definition as $ARGUMENTS")
+    _run_arguments(run)
+    chat = sub.add_parser("chat", help="integrate interactively: answer the agent's questions as it works")
+    chat.add_argument("path")
+    _run_arguments(chat)
+    demo = sub.add_parser(
+        "demo", help="make a sample project (startproject + startapp), integrate and verify it"
+    )
+    demo.add_argument("--dir", help="where to create the sample project (default: a new temporary folder)")
+    _run_arguments(demo)
+    undo = sub.add_parser("undo", help="put the project back exactly as it was before a run")
+    undo.add_argument("path")
+    undo.add_argument("--run", help="the run id to undo (default: the latest finished run)")
+    resume = sub.add_parser(
+        "resume", help="continue a run that crashed or was closed, from its last checkpoint"
+    )
+    resume.add_argument("run_id")
+    runs = sub.add_parser("runs", help="list the runs recorded for a project")
+    runs.add_argument("path")
+    return parser
+
+
+def _options(args: argparse.Namespace, project: Path, interactive: bool) -> RunOptions:
+    return RunOptions(
+        project=str(project.resolve()),
+        definition=args.definition,
+        arguments=" ".join(getattr(args, "arguments", []) or []),
+        interactive=interactive,
+        model=args.model,
+        python=args.python,
+        backend=args.backend,
+        beat=args.beat,
+        apps=[a.strip() for a in args.apps.split(",") if a.strip()] if args.apps else None,
+        broker_url=args.broker_url,
+        allow_network=not args.no_network,
+        max_gate_tries=max(1, args.max_tries),
+        keep_on_failure=args.keep_on_failure,
+    )
+
+
+def _ask(console: Console, question: dict) -> str:
+    console.line()
+    console.line(console.paint(f"  ? {question['question']}", "\033[1m"))
+    if question.get("options"):
+        console.line("    options: " + " | ".join(question["options"]))
+    try:
+        answer = input(f"    [{question['default']}] > ").strip()
+    except EOFError:
+        answer = ""
+    return answer or question["default"]
+
+
+def drive(runner: Runner, console: Console, outcome: RunOutcome) -> RunReport:
+    """Answer questions at the terminal until the run ends."""
+    while outcome.question is not None:
+        outcome = runner.answer(_ask(console, outcome.question))
+    assert outcome.report is not None
+    return outcome.report
+
+
+def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | None = None) -> int:
+    console = Console(stream=sys.stderr if as_json else sys.stdout, verbose=verbose)
+    try:
+        runner = Runner(options, progress=console.progress, run_id=runner_id)
+    except (DefinitionError, ModelConfigError, ValueError) as exc:
+        print(f"django-integrator: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    console.line(console.paint(f"django-integrator · {options.project}", "\033[1m"))
+    console.line(
+        console.paint(
+            f"model: {runner.context.model_label} · definition: {runner.context.definition.path}"
+            f" · run {runner.run_id}",
+            "\033[2m",
+        )
+    )
+    try:
+        report = drive(runner, console, runner.start() if runner_id is None else runner.resume())
+    except KeyboardInterrupt:
+        console.line("\nInterrupted: the project was put back exactly as it was.")
+        return 130
+    finally:
+        runner.close()
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        console.report(report)
+    if report.status == "error" and report.usage.get("model_calls", 0) == 0 and not report.changed_files:
+        return EXIT_INPUT
+    return EXIT_PASSED if report.status == "passed" else EXIT_FAILED
+
+
+def _undo(path: Path, run_id: str | None) -> int:
+    journals = Journal.runs_for(path)
+    if run_id:
+        journals = [j for j in journals if j.index.run_id == run_id]
+    candidates = [j for j in journals if j.index.status in ("finished", "open")]
+    if not candidates:
+        print(
+            f"django-integrator: no run to undo for {path.resolve()} (runs are kept under {state_home()}).",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    journal = candidates[-1]
+    restored = journal.rollback()
+    print(
+        f"Undid run {journal.index.run_id}: restored {len(restored)} file(s)"
+        + (": " + ", ".join(restored) if restored else ".")
+    )
+    return EXIT_PASSED
+
+
+def _runs(path: Path) -> int:
+    journals = Journal.runs_for(path)
+    if not journals:
+        print(f"No runs recorded for {path.resolve()}.")
+    for journal in journals:
+        print(
+            f"{journal.index.run_id}  {journal.index.status:<12} {len(journal.index.entries)} file(s) recorded"
+        )
+    return EXIT_PASSED
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "undo":
+        return _undo(Path(args.path), args.run)
+    if args.command == "runs":
+        return _runs(Path(args.path))
+    if args.command == "resume":
+        return _resume(args.run_id)
+    if args.command == "demo":
+        return _demo(args)
+    interactive = args.command == "chat" or (not args.yes and sys.stdin.isatty())
+    project = Path(args.path)
+    if not project.is_dir():
+        print(
+            f"django-integrator: {project} is not a folder. Pass the path of your Django project.",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    return execute(_options(args, project, interactive), args.json, args.verbose)
+
+
+def _resume(run_id: str) -> int:
+    journal_file = state_home() / "runs" / run_id / "journal.json"
+    if not journal_file.exists():
+        print(f"django-integrator: no run {run_id} under {state_home() / 'runs'}.", file=sys.stderr)
+        return EXIT_INPUT
+    header = next(iter(json.loads(line) for line in (journal_file.parent / "transcript.jsonl").open()), None)
+    if not header or header.get("type") != "header":
+        print(f"django-integrator: run {run_id} has no transcript header; start a new run.", file=sys.stderr)
+        return EXIT_INPUT
+    options = RunOptions.model_validate(header["options"])
+    return execute(options, as_json=False, verbose=False, runner_id=run_id)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from agent.demo import DemoError, make_sample_project, missing_demo_packages
+
+    missing = missing_demo_packages()
+    if missing:
+        print(
+            f"django-integrator: the demo needs {', '.join(missing)} in this interpreter ({sys.executable}). "
+            "Install them with: pip install 'django-integrator[demo]'",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    dest = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="django-integrator-demo-")) / "mysite"
+    if dest.exists() and any(dest.iterdir()):
+        print(f"django-integrator: {dest} is not empty; pass --dir with a new folder.", file=sys.stderr)
+        return EXIT_INPUT
+    try:
+        make_sample_project(dest)
+    except DemoError as exc:
+        print(f"django-integrator: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    print(f"Sample project: {dest} (django-admin startproject mysite + startapp polls with models)")
+    options = _options(args, dest, interactive=False)
+    options.python = options.python or sys.executable
+    return execute(options, args.json, args.verbose)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

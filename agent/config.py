@@ -1,0 +1,91 @@
+"""Typed configuration: run options from the CLI (or a supervisor), model settings from env and `.env`.
+
+Model settings follow the OpenAI client's own variables so any OpenAI-compatible server works (OpenAI,
+Ollama, vLLM, LM Studio): OPENAI_API_KEY, OPENAI_BASE_URL. The frontmatter's model aliases (haiku, sonnet,
+opus) map to concrete model ids through DJANGO_INTEGRATOR_MODEL_<ALIAS>; DJANGO_INTEGRATOR_MODEL picks the
+model for `inherit` and overrides everything when set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, Field
+
+from tools.django_celery.facts import ResultBackend
+
+MODEL_ALIASES = ("haiku", "sonnet", "opus")
+OFFLINE = "offline"
+
+
+class Budgets(BaseModel):
+    """Hard limits per run; exceeding one stops the run cleanly with a report."""
+
+    max_model_calls: int = 80
+    max_tokens: int = 400_000  # prompt + completion, summed over the run
+    max_wall_seconds: float = 1_800.0
+    max_turns_per_phase: int = 25
+
+
+class RunOptions(BaseModel):
+    """Everything a caller decides about one run; JSON-serialisable so graph state can carry it."""
+
+    project: str
+    definition: str | None = None  # None = our bundled prompts/django-integrator.md
+    arguments: str = ""  # $ARGUMENTS of the definition's slash-command directives
+    interactive: bool = False
+    model: str | None = None  # None = configured model, else the offline policy
+    python: str | None = None  # the project's interpreter; None = discover it
+    backend: ResultBackend | None = None
+    beat: bool | None = None
+    apps: list[str] | None = None
+    broker_url: str | None = None  # None = the embedded broker (or CELERY_BROKER_URL from the environment)
+    allow_network: bool = True
+    max_gate_tries: int = 2
+    keep_on_failure: bool = False  # False: a run that does not pass puts the project back as it was
+    budgets: Budgets = Field(default_factory=Budgets)
+
+
+class ModelSettings(BaseModel):
+    api_key: str | None = None
+    base_url: str | None = None
+    model: str | None = None  # explicit model id for every alias
+    aliases: dict[str, str] = Field(default_factory=dict)  # haiku -> model id
+    timeout: float = 120.0
+    max_retries: int = 3
+
+    @classmethod
+    def from_env(cls, env_file: Path | None = None) -> ModelSettings:
+        """Read OPENAI_* and DJANGO_INTEGRATOR_* from the process environment, then a `.env` file."""
+        file_values = {k: v for k, v in dotenv_values(env_file or Path.cwd() / ".env").items() if v}
+        merged = {**file_values, **{k: v for k, v in os.environ.items() if v}}
+        aliases = {
+            alias: merged[f"DJANGO_INTEGRATOR_MODEL_{alias.upper()}"]
+            for alias in MODEL_ALIASES
+            if merged.get(f"DJANGO_INTEGRATOR_MODEL_{alias.upper()}")
+        }
+        return cls(
+            api_key=merged.get("OPENAI_API_KEY"),
+            base_url=merged.get("OPENAI_BASE_URL"),
+            model=merged.get("DJANGO_INTEGRATOR_MODEL"),
+            aliases=aliases,
+            timeout=float(merged.get("DJANGO_INTEGRATOR_TIMEOUT", 120)),
+            max_retries=int(merged.get("DJANGO_INTEGRATOR_MAX_RETRIES", 3)),
+        )
+
+    def resolve(self, requested: str | None) -> str | None:
+        """The concrete model id for a frontmatter value (alias, full id or inherit); None = offline."""
+        if self.model:
+            return self.model
+        if requested in (None, "inherit"):
+            return None
+        if requested in MODEL_ALIASES:
+            return self.aliases.get(requested)
+        return requested
+
+    @property
+    def configured(self) -> bool:
+        """A model is reachable in principle: an API key, or a local server URL that needs none."""
+        return bool(self.api_key or self.base_url)

@@ -1,0 +1,137 @@
+"""The decision framework, settled: flags first, then what the project already has, then questions or defaults.
+
+A targeted question is answered by the user in interactive runs; non-interactive runs take the
+definition's recommended option (django-celery-results, on_commit dispatch) or the runtime's documented
+default where the definition recommends none (no periodic tasks; every local app gets tasks), and the
+ledger records that the default was taken.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Literal
+
+from agent.config import RunOptions
+from tools.django_celery.facts import Decisions, ProjectFacts, ResultBackend
+
+Topic = Literal["task_apps", "beat", "result_backend", "dispatch", "other"]
+TOPIC_KEYWORDS: tuple[tuple[Topic, tuple[str, ...]], ...] = (
+    ("beat", ("periodic", "beat", "schedul")),
+    ("result_backend", ("result", "backend")),
+    ("task_apps", ("apps", "app will", "which django app")),
+    ("dispatch", ("dispatch", "on_commit", "transaction")),
+)
+BACKEND_WORDS: tuple[tuple[ResultBackend, tuple[str, ...]], ...] = (
+    ("none", ("none", "no result", "don't store", "do not store", "ignore")),
+    ("django-cache", ("cache",)),
+    ("redis", ("redis", "separate")),
+    ("django-db", ("django-db", "django db", "database", "orm", "django-celery-results", "yes")),
+)
+EXISTING_BACKENDS: dict[str, ResultBackend] = {"django-db": "django-db", "django-cache": "django-cache"}
+
+
+def infer_topic(question: str) -> Topic:
+    text = question.lower()
+    for topic, words in TOPIC_KEYWORDS:
+        if any(w in text for w in words):
+            return topic
+    return "other"
+
+
+def initial_decisions(facts: ProjectFacts, options: RunOptions) -> Decisions:
+    """Decisions before any question: CLI flags, then the project's existing setup, then defaults."""
+    sources: dict[str, str] = {}
+    local_labels = [a.label for a in facts.apps]
+
+    if options.apps is not None:
+        unknown = sorted(set(options.apps) - set(local_labels))
+        if unknown:
+            raise ValueError(
+                f"--apps names {', '.join(unknown)}, which are not local apps of this project "
+                f"(found: {', '.join(local_labels) or 'none'}). Use the app labels."
+            )
+        task_apps, sources["task_apps"] = list(options.apps), "flag"
+    else:
+        with_tasks = [a.label for a in facts.apps if a.has_tasks_module]
+        task_apps = with_tasks or local_labels
+        sources["task_apps"] = "existing" if with_tasks else "default"
+
+    existing_backend = _existing_backend(facts)
+    if options.backend is not None:
+        backend, sources["result_backend"] = options.backend, "flag"
+    elif existing_backend is not None:
+        backend, sources["result_backend"] = existing_backend, "existing"
+    else:
+        backend, sources["result_backend"] = "django-db", "default"
+
+    has_beat = any(app.startswith("django_celery_beat") for app in facts.installed_apps)
+    if options.beat is not None:
+        beat, sources["beat"] = options.beat, "flag"
+    elif has_beat:
+        beat, sources["beat"] = True, "existing"
+    else:
+        beat, sources["beat"] = False, "default"
+
+    sources["dispatch"] = "default"
+    return Decisions(
+        task_apps=task_apps,
+        result_backend=backend,
+        beat=beat,
+        dispatch="on_commit",
+        broker_url=options.broker_url or os.environ.get("CELERY_BROKER_URL") or None,
+        sources=sources,  # type: ignore[arg-type]
+    )
+
+
+def _existing_backend(facts: ProjectFacts) -> ResultBackend | None:
+    value = facts.existing.celery_settings.get("CELERY_RESULT_BACKEND")
+    if value is None:
+        return None
+    cleaned = value.strip("'\"")
+    if cleaned in EXISTING_BACKENDS:
+        return EXISTING_BACKENDS[cleaned]
+    return "redis" if "redis" in cleaned else None
+
+
+def default_answer(topic: Topic, facts: ProjectFacts, decisions: Decisions) -> str:
+    """The recommended answer a non-interactive run takes (also shown as the default when asking)."""
+    if topic == "task_apps":
+        return ", ".join(decisions.task_apps) or "none"
+    if topic == "beat":
+        return "yes" if decisions.beat else "no"
+    if topic == "result_backend":
+        return decisions.result_backend
+    if topic == "dispatch":
+        return decisions.dispatch
+    return "Proceed with the recommended defaults."
+
+
+def apply_answer(topic: Topic, answer: str, facts: ProjectFacts, decisions: Decisions, source: str) -> str:
+    """Fold an answer into `decisions`; returns how it was understood (shown back to the model)."""
+    text = answer.strip().lower()
+    if topic == "task_apps":
+        labels = [a.label for a in facts.apps]
+        chosen = [label for label in labels if re.search(rf"\b{re.escape(label.lower())}\b", text)]
+        if "all" in text.split() or not chosen:
+            chosen = labels if "all" in text.split() else decisions.task_apps
+        decisions.task_apps = chosen
+        understood = f"apps that get tasks: {', '.join(chosen) or 'none'}"
+    elif topic == "beat":
+        decisions.beat = text.startswith(("y", "true", "django-celery-beat", "beat")) or "need" in text
+        understood = f"periodic tasks with django-celery-beat: {'yes' if decisions.beat else 'no'}"
+    elif topic == "result_backend":
+        decisions.result_backend = next(
+            (backend for backend, words in BACKEND_WORDS if any(w in text for w in words)),
+            decisions.result_backend,
+        )
+        understood = f"result backend: {decisions.result_backend}"
+    elif topic == "dispatch":
+        decisions.dispatch = (
+            "immediate" if "immediate" in text else "signals" if "signal" in text else "on_commit"
+        )
+        understood = f"dispatch strategy: {decisions.dispatch}"
+    else:
+        return "noted"
+    decisions.sources[topic] = source  # type: ignore[index]
+    return understood

@@ -1,0 +1,140 @@
+"""Gates: after each phase, the checklist items that phase owns are checked by code, not by the model.
+
+Discovery, analysis and planning check their own outputs (items numbered 0) plus item 1 for discovery;
+implementation runs the static libcst checks; verification runs migrations and a live worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urldefrag
+
+from tools.django_celery.checks import STATIC_CHECKS
+from tools.django_celery.discovery import discover_project
+from tools.django_celery.migrations import check_migrations
+
+from agent.checklist import CHECKLIST, CheckResult, result
+from agent.config import RunOptions
+from agent.state import RunContext, RunState
+from tools.context import Ledger
+from tools.django_celery.facts import Decisions, ProjectFacts
+from tools.django_celery.live import verify_live
+
+QUESTION_TOPICS = ("task_apps", "beat", "result_backend")
+
+
+def own_output(key: str, title: str, passed: bool, evidence: str) -> CheckResult:
+    return CheckResult(key=key, number=0, title=title, passed=passed, evidence=evidence)
+
+
+def _url(url: str) -> str:
+    return urldefrag(url)[0].rstrip("/")
+
+
+def check_docs(state: RunState, context: RunContext) -> CheckResult:
+    ledger = Ledger.model_validate(state.get("ledger") or {})
+    consulted = {_url(d.url): d.source for d in ledger.docs}
+    required = [
+        d.target
+        for d in context.definition.phase("discovery").directives
+        if d.kind == "web_fetch" and d.when is None
+    ]
+    missing = [u for u in required if _url(u) not in consulted]
+    listing = "; ".join(f"{url} ({source})" for url, source in consulted.items()) or "none"
+    if required:
+        return result(
+            "docs",
+            not missing,
+            f"consulted: {listing}" + (f"; not consulted: {', '.join(missing)}" if missing else ""),
+        )
+    return result(
+        "docs", bool(consulted or ledger.skills), f"consulted: {listing}; skills loaded: {ledger.skills}"
+    )
+
+
+def discovery_gate(state: RunState, context: RunContext) -> list[CheckResult]:
+    facts = ProjectFacts.model_validate(state["facts"])
+    found = [
+        f"manage.py at {facts.manage_py}",
+        f"settings {facts.settings_module} ({', '.join(facts.settings_files)})",
+        f"Django {facts.django_version}",
+        f"database {facts.database_engine}",
+        f"apps: {', '.join(a.label for a in facts.apps) or 'none'}",
+        f"existing Celery: {facts.existing.celery_module or 'none'}",
+    ]
+    complete = bool(
+        facts.manage_py and facts.settings_module and facts.django_version and facts.database_engine
+    )
+    return [
+        own_output("project_found", "a Django project was found", complete, "; ".join(found)),
+        check_docs(state, context),
+    ]
+
+
+def analysis_gate(state: RunState, context: RunContext) -> list[CheckResult]:
+    options = RunOptions.model_validate(state["options"])
+    decisions = Decisions.model_validate(state["decisions"])
+    acceptable = {"flag", "asked", "existing"} | ({"default"} if not options.interactive else set())
+    unsettled = [t for t in QUESTION_TOPICS if decisions.sources.get(t) not in acceptable]
+    made = ", ".join(f"{t}={decisions.sources.get(t)}" for t in (*QUESTION_TOPICS, "dispatch"))
+    results = [
+        own_output(
+            "decisions",
+            "the decision framework's choices were made",
+            not unsettled,
+            f"backend {decisions.result_backend}, beat {decisions.beat}, dispatch {decisions.dispatch}, "
+            f"apps {decisions.task_apps} (sources: {made})"
+            + (f"; still to ask the user: {', '.join(unsettled)}" if unsettled else ""),
+        )
+    ]
+    ledger = Ledger.model_validate(state.get("ledger") or {})
+    for directive in context.definition.phase("analysis").directives:
+        if directive.kind != "slash_command":
+            continue
+        name = directive.target.split()[0]
+        runs = [c for c in ledger.commands if c.command == name]
+        ok = any(c.ok for c in runs)
+        evidence = f"{name} ran {'successfully' if ok else 'with errors' if runs else 'not at all'}"
+        results.append(own_output("setup_ran", f"{name} was run", ok, evidence))
+    return results
+
+
+def planning_gate(state: RunState, context: RunContext) -> list[CheckResult]:
+    ledger = Ledger.model_validate(state.get("ledger") or {})
+    steps = [t.content.lower() for t in ledger.todos]
+    uncovered = [i for i in CHECKLIST if not any(k in s for s in steps for k in i.keywords)]
+    evidence = f"{len(steps)} plan steps" + (
+        "; no step for: " + "; ".join(f"#{i.number} {i.title}" for i in uncovered)
+        if uncovered
+        else ", every item covered"
+    )
+    return [
+        own_output("plan", "the plan covers every checklist item", bool(steps) and not uncovered, evidence)
+    ]
+
+
+def implementation_gate(state: RunState, context: RunContext) -> list[CheckResult]:
+    facts, decisions = _fresh_facts(state), Decisions.model_validate(state["decisions"])
+    return [check(facts, decisions) for check in STATIC_CHECKS.values()]
+
+
+def verification_gate(state: RunState, context: RunContext) -> list[CheckResult]:
+    facts, decisions = _fresh_facts(state), Decisions.model_validate(state["decisions"])
+    live = verify_live(facts, decisions, broker_url=decisions.broker_url)
+    return [check_migrations(facts, decisions), *live.results]
+
+
+def _fresh_facts(state: RunState) -> ProjectFacts:
+    """Re-read the project after changes (new tasks.py, new settings) so checks see what is on disk now."""
+    options = RunOptions.model_validate(state["options"])
+    return discover_project(Path(options.project).resolve(), Path(state["facts"]["interpreter"]))
+
+
+GATES: dict[str, Callable[[RunState, RunContext], list[CheckResult]]] = {
+    "discovery": discovery_gate,
+    "analysis": analysis_gate,
+    "planning": planning_gate,
+    "implementation": implementation_gate,
+    "verification": verification_gate,
+}

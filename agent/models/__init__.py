@@ -1,0 +1,36 @@
+"""Chat models the runtime can drive: ChatOpenAI (any OpenAI-compatible server), the offline policy, replay."""
+
+from __future__ import annotations
+
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from agent.config import OFFLINE, ModelSettings, RunOptions
+from agent.definition import AgentDefinition
+from agent.models.offline import OfflinePolicy
+from agent.models.openai import make_chat_openai
+
+
+class ModelConfigError(ValueError):
+    """The requested model cannot be used; the message says which setting to change."""
+
+
+def choose_model(
+    definition: AgentDefinition, options: RunOptions, settings: ModelSettings | None = None
+) -> tuple[BaseChatModel, str]:
+    """The chat model for a run and a label for reports: offline unless a model is configured."""
+    settings = settings or ModelSettings.from_env()
+    if options.model == OFFLINE or (options.model is None and not settings.configured):
+        return OfflinePolicy(definition=definition), "offline policy (no model configured)"
+    requested = options.model or definition.model
+    model_id = settings.resolve(requested)
+    if model_id is None:
+        hint = (
+            f"DJANGO_INTEGRATOR_MODEL_{requested.upper()}"
+            if requested and requested != "inherit"
+            else "DJANGO_INTEGRATOR_MODEL"
+        )
+        raise ModelConfigError(
+            f"The definition asks for model {requested!r}, which maps to no model id. Set {hint} (or "
+            "DJANGO_INTEGRATOR_MODEL) to a model your endpoint serves, pass --model <id>, or --model offline."
+        )
+    return make_chat_openai(model_id, settings), f"{model_id} via {settings.base_url or 'api.openai.com'}"

@@ -1,0 +1,101 @@
+"""Drive one run of the graph: start, answer questions, resume after a crash, abort cleanly.
+
+Used by the CLI, the chat REPL, the supervisor adapters and the eval runner, so they all share the same
+run lifecycle: the SQLite checkpointer (a run can be continued after a crash), the transcript header, and
+the rule that an interrupted run puts the project back as it was.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
+
+from agent.config import RunOptions
+from agent.graph import build_graph, initial_state
+from agent.report import RunReport
+from agent.session import build_context, run_dir, write_header
+from agent.state import ProgressCallback
+from tools.journal import Journal, state_home
+
+RECURSION_LIMIT = 1_000
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    report: RunReport | None = None
+    question: dict[str, Any] | None = None  # set while the run waits for an answer
+
+
+class Runner:
+    def __init__(
+        self,
+        options: RunOptions,
+        progress: ProgressCallback | None = None,
+        model: BaseChatModel | None = None,
+        model_label: str | None = None,
+        run_id: str | None = None,
+        home: Path | None = None,
+    ) -> None:
+        self.options = options
+        self.home = home or state_home()
+        self.run_id = run_id or new_run_id()
+        self.context = build_context(options, self.run_id, progress, model, model_label, self.home)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._connection = sqlite3.connect(self.home / "checkpoints.sqlite", check_same_thread=False)
+        self.graph = build_graph(checkpointer=SqliteSaver(self._connection))
+        self.config = {"configurable": {"thread_id": self.run_id}, "recursion_limit": RECURSION_LIMIT}
+
+    def start(self) -> RunOutcome:
+        write_header(self.context, self.run_id, self.options)
+        return self._drive(initial_state(self.run_id, self.options))
+
+    def answer(self, value: str) -> RunOutcome:
+        return self._drive(Command(resume=value))
+
+    def resume(self) -> RunOutcome:
+        """Continue a run from its last checkpoint (after a crash or a closed terminal)."""
+        if not self.graph.get_state(self.config).next:
+            raise ValueError(f"Run {self.run_id} has nothing left to do (or was never started).")
+        journal_dir = run_dir(self.run_id, self.home)
+        if (journal_dir / "journal.json").exists() and Journal.load(
+            journal_dir
+        ).index.status == "rolled_back":
+            raise ValueError(f"Run {self.run_id} was undone; start a new run instead of resuming it.")
+        return self._drive(None)
+
+    def abort(self) -> list[str]:
+        """Put the project back as it was before this run (Ctrl-C, a supervisor cancelling)."""
+        journal_dir = run_dir(self.run_id, self.home)
+        if not (journal_dir / "journal.json").exists():
+            return []
+        journal = Journal.load(journal_dir)
+        if journal.index.status != "open":
+            return []
+        return journal.rollback()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def _drive(self, payload: Any) -> RunOutcome:
+        try:
+            result = self.graph.invoke(payload, self.config, context=self.context)
+        except BaseException:
+            self.abort()
+            raise
+        interrupts = result.get("__interrupt__")
+        if interrupts:
+            return RunOutcome(self.run_id, question=interrupts[0].value)
+        return RunOutcome(self.run_id, report=RunReport.model_validate(result["report"]))
