@@ -1,0 +1,151 @@
+"""Run the discovery probe in the project's interpreter and turn its failures into fixable messages.
+
+Discovery's one subprocess: `probes/inspect_project.py` loads the settings with `django.setup()` and reports
+what Django sees. When it cannot (no Django in the interpreter, a package the settings import is missing, an
+environment variable is unset), the user gets a DiscoveryError quoting the exception's last line and saying
+exactly what to do, instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from tools.django_celery.discovery_error import DiscoveryError
+from tools.django_celery.interpreter import InterpreterChoice
+from tools.django_celery.project_env import project_process_env
+
+PROBE_SCRIPT = Path(__file__).resolve().parent / "probes" / "inspect_project.py"
+MARKER = "DJINT_RESULT "
+PROBE_TIMEOUT = 120.0
+# Import names whose distribution is called something else: the name to `pip install`.
+_DISTRIBUTION_OF = {
+    "environ": "django-environ",
+    "decouple": "python-decouple",
+    "dotenv": "python-dotenv",
+    "yaml": "PyYAML",
+    "psycopg2": "psycopg2-binary",
+    "MySQLdb": "mysqlclient",
+    "dj_database_url": "dj-database-url",
+}
+_ENV_VAR_PATTERNS = (
+    re.compile(r"Set the (\w+) environment variable"),  # django-environ
+    re.compile(r"^(\w+) not found\. Declare it as envvar"),  # python-decouple
+)
+
+
+class ProbeApp(BaseModel):
+    listed_as: str
+    label: str
+    name: str
+    path: str
+    models: list[str] = Field(default_factory=list)
+
+
+class ProbeReport(BaseModel):
+    """What Django sees once the settings are loaded (the probe's JSON on success)."""
+
+    django_version: str
+    installed_apps: list[str]
+    apps: list[ProbeApp]
+    database_engine: str | None
+    database_name: str | None
+    time_zone: str | None
+    use_tz: bool
+    celery_settings: dict[str, str]  # every CELERY*/BROKER_* setting -> repr of its value
+    versions: dict[str, str | None]
+
+
+def run_probe(choice: InterpreterChoice, base_dir: Path, settings_module: str) -> ProbeReport:
+    """Load the settings in the project's interpreter, from the folder holding manage.py."""
+    command = [str(choice.path), "-B", str(PROBE_SCRIPT)]
+    try:
+        done = subprocess.run(
+            command,
+            cwd=base_dir,
+            env=project_process_env(choice.path, base_dir, settings_module),
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise DiscoveryError(
+            f"Loading the settings {settings_module} with {choice.path} did not finish in {PROBE_TIMEOUT:.0f} s. "
+            "Check that importing the settings does not wait for a network service, then run again."
+        ) from exc
+    except OSError as exc:
+        raise DiscoveryError(
+            f"Cannot run the interpreter {choice.path} ({choice.reason}): {exc}. "
+            "Pass --python with the interpreter your project runs with."
+        ) from exc
+    payload = _result_line(done.stdout)
+    if payload is None:
+        tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise DiscoveryError(
+            f"The interpreter {choice.path} ({choice.reason}) could not run the discovery probe: {tail}. "
+            "Pass --python with the Python 3 interpreter your project runs with."
+        )
+    if not payload.get("ok"):
+        raise DiscoveryError(_failure_message(payload, choice, settings_module, base_dir))
+    return ProbeReport.model_validate(payload)
+
+
+def _result_line(stdout: str) -> dict | None:
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(MARKER):
+            return json.loads(line[len(MARKER) :])
+    return None
+
+
+def _failure_message(payload: dict, choice: InterpreterChoice, settings_module: str, base_dir: Path) -> str:
+    python, last_line = choice.path, payload.get("last_line") or payload.get("type", "error")
+    if payload.get("stage") == "import_django":
+        return (
+            f"The interpreter {python} ({choice.reason}) cannot import Django ({last_line}). "
+            f"Pass --python with the interpreter your project runs with, or install Django into this one "
+            f"({python} -m pip install django)."
+        )
+    loading = f"Loading the settings {settings_module} with {python} failed: {last_line}."
+    missing = payload.get("missing_module")
+    if missing and not _is_project_module(missing, base_dir):
+        top = missing.split(".")[0]
+        distribution = _DISTRIBUTION_OF.get(top, top)
+        return (
+            f"{loading} The package providing `{top}` is not installed in that interpreter ({choice.reason}). "
+            f"Install the project's dependencies into it (e.g. {python} -m pip install {distribution}, or "
+            "-r requirements.txt), or pass --python with the interpreter that has them."
+        )
+    variable = _missing_env_var(payload)
+    if variable:
+        return (
+            f"{loading} The settings need the environment variable {variable}. Set it (export {variable}=..., "
+            "or add it to the .env file the settings read; a placeholder value is enough for discovery) "
+            "and run again."
+        )
+    return (
+        f"{loading} Fix the settings so that `python manage.py check` runs with this interpreter, then run "
+        f"again (the interpreter is {choice.reason}; pass --python to use another)."
+    )
+
+
+def _is_project_module(module: str, base_dir: Path) -> bool:
+    top = module.split(".")[0]
+    return (base_dir / top).is_dir() or (base_dir / f"{top}.py").is_file()
+
+
+def _missing_env_var(payload: dict) -> str | None:
+    """The variable named by os.environ[...] (KeyError raised in os.py), django-environ or decouple."""
+    message = payload.get("message") or ""
+    raised_in = Path(payload.get("raised_in") or "").name
+    if payload.get("type") == "KeyError" and raised_in == "os.py":
+        return message.strip("'\"")
+    for pattern in _ENV_VAR_PATTERNS:
+        found = pattern.search(message)
+        if found:
+            return found.group(1)
+    return None

@@ -1,0 +1,254 @@
+"""Static scans of the project's own code: its files, an existing Celery app, tasks, and task dispatch sites.
+
+All of this reads source with `ast` (fast, exact line numbers) and never imports anything, so discovery
+stays one probe subprocess plus reading files. Virtualenvs, node_modules and VCS/tool caches inside the
+project are skipped: they are not the user's code.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+from tools.django_celery.facts import DispatchContext, DispatchSite
+from tools.sandbox import PathEscapeError, relative_to_project, resolve_in_project
+
+SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "site-packages", "dist-packages", "build", "dist"})
+_DISPATCH_METHODS = ("delay", "apply_async")
+
+
+def is_skipped_dir(folder: Path) -> bool:
+    """Folders that hold no project code: hidden ones (.git, .venv, .tox), venvs, caches, packaging output."""
+    return folder.name.startswith(".") or folder.name in SKIPPED_DIRS or (folder / "pyvenv.cfg").is_file()
+
+
+def walk_files(root: Path, name_filter: str = ".py", max_depth: int | None = None) -> Iterator[Path]:
+    """Project files whose name ends with `name_filter`, skipping non-project folders and escaping symlinks."""
+    root = root.resolve()
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        depth = len(here.relative_to(root).parts)
+        dirs[:] = sorted(
+            d for d in dirs if not is_skipped_dir(here / d) and (max_depth is None or depth < max_depth)
+        )
+        for name in sorted(files):
+            if not name.endswith(name_filter):
+                continue
+            try:
+                yield resolve_in_project(root, here / name)
+            except PathEscapeError:
+                continue
+
+
+def parse_python(path: Path) -> ast.Module | None:
+    """The module's AST, or None when it is not valid UTF-8 Python (such files are simply not scanned)."""
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def find_celery_app(package_dir: Path) -> tuple[Path, str | None] | None:
+    """The module of the project package that creates the Celery app, and the variable it is bound to.
+
+    `<pkg>/celery.py` is the documented place; cookiecutter-django uses `config/celery_app.py`, so any module
+    directly in the package that assigns `X = Celery(...)` counts too.
+    """
+    conventional = package_dir / "celery.py"
+    candidates = [conventional, *sorted(p for p in package_dir.glob("*.py") if p != conventional)]
+    for module in candidates:
+        tree = parse_python(module) if module.is_file() else None
+        variable = _celery_app_variable(tree) if tree is not None else None
+        if variable is not None or (module == conventional and module.is_file()):
+            return module, variable
+    return None
+
+
+def _celery_app_variable(tree: ast.Module) -> str | None:
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and _called_name(node.value) == "Celery"
+        ):
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                return target.id
+    return None
+
+
+def init_loads_app(package_dir: Path, package: str, app_module: Path) -> bool:
+    """True when `<pkg>/__init__.py` imports the app module (`from .celery import app as celery_app`)."""
+    tree = parse_python(package_dir / "__init__.py")
+    if tree is None:
+        return False
+    stem = app_module.stem
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            relative = node.level == 1 and node.module == stem
+            absolute = node.level == 0 and node.module == f"{package}.{stem}"
+            if relative or absolute:
+                return True
+        if isinstance(node, ast.Import) and any(a.name == f"{package}.{stem}" for a in node.names):
+            return True
+    return False
+
+
+def task_names(app_dir: Path) -> tuple[bool, list[str]]:
+    """Whether the app has a tasks module (tasks.py or a tasks/ package) and the task functions in it."""
+    package = app_dir / "tasks"
+    files = [app_dir / "tasks.py"] if (app_dir / "tasks.py").is_file() else []
+    if (package / "__init__.py").is_file():
+        files += sorted(package.glob("*.py"))
+    names: list[str] = []
+    for file in files:
+        tree = parse_python(file)
+        for node in tree.body if tree is not None else []:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+                _is_task_decorator(d) for d in node.decorator_list
+            ):
+                names.append(node.name)
+    return bool(files), names
+
+
+def _is_task_decorator(decorator: ast.expr) -> bool:
+    """`@shared_task`, `@app.task`, `@<anything>.task`, called or not."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    if isinstance(target, ast.Name):
+        return target.id == "shared_task"
+    return isinstance(target, ast.Attribute) and target.attr in ("task", "shared_task")
+
+
+def dispatch_sites(root: Path) -> list[DispatchSite]:
+    """Every `.delay` / `.apply_async` use in the project's code, with the transaction context around it."""
+    sites: list[DispatchSite] = []
+    for file in walk_files(root):
+        tree = parse_python(file)
+        if tree is not None:
+            finder = _DispatchFinder(relative_to_project(root, file), _connected_receivers(tree))
+            finder.visit(tree)
+            sites.extend(finder.sites)
+    return sites
+
+
+def _connected_receivers(tree: ast.Module) -> set[str]:
+    """Functions connected with `<signal>.connect(func)` / `.connect(receiver=func)` in this module."""
+    names = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "connect"
+        ):
+            candidates = node.args[:1] + [k.value for k in node.keywords if k.arg == "receiver"]
+            names.update(c.id for c in candidates if isinstance(c, ast.Name))
+    return names
+
+
+class _DispatchFinder(ast.NodeVisitor):
+    """Walks a module keeping the contexts that enclose each node (a function body starts afresh)."""
+
+    def __init__(self, rel_path: str, receivers: set[str]) -> None:
+        self.rel_path = rel_path
+        self.receivers = receivers
+        self.contexts: tuple[DispatchContext, ...] = ()
+        self.in_class = False
+        self.sites: list[DispatchSite] = []
+
+    def _within(self, contexts: tuple[DispatchContext, ...], nodes: list[ast.AST], in_class: bool) -> None:
+        saved = self.contexts, self.in_class
+        self.contexts, self.in_class = contexts, in_class
+        for node in nodes:
+            self.visit(node)
+        self.contexts, self.in_class = saved
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self._within(self.contexts, node.body, in_class=True)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        own: list[DispatchContext] = []
+        if any(_called_name(d) == "atomic" for d in node.decorator_list):
+            own.append("atomic")
+        if node.name == "save" and self.in_class:
+            own.append("save")
+        if node.name in self.receivers or any(_called_name(d) == "receiver" for d in node.decorator_list):
+            own.append("receiver")
+        self._within(tuple(own), node.body, in_class=False)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            self.visit(item.context_expr)
+        atomic = any(_called_name(item.context_expr) == "atomic" for item in node.items)
+        contexts = (*self.contexts, "atomic") if atomic and "atomic" not in self.contexts else self.contexts
+        self._within(contexts, node.body, self.in_class)
+
+    visit_AsyncWith = visit_With
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        """`x.delay(...)` and `partial(x.delay, pk)` alike: both send the task from here."""
+        if node.attr in _DISPATCH_METHODS:
+            self.sites.append(
+                DispatchSite(
+                    location=f"{self.rel_path}:{node.lineno}",
+                    call=ast.unparse(node),
+                    contexts=list(self.contexts),
+                )
+            )
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if _called_name(node) == "on_commit" and "on_commit" not in self.contexts:
+            self.visit(node.func)
+            self._within((*self.contexts, "on_commit"), [*node.args, *node.keywords], self.in_class)
+            return
+        self.generic_visit(node)
+
+
+def _called_name(node: ast.expr) -> str | None:
+    """The last name of what is called or used: `transaction.atomic()` and `atomic` both give "atomic"."""
+    target = node.func if isinstance(node, ast.Call) else node
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    return None
+
+
+def dependency_styles(root: Path, base_dir: Path) -> dict[str, str]:
+    """Dependency files at the root and beside manage.py -> how they declare dependencies."""
+    styles: dict[str, str] = {}
+    for folder in dict.fromkeys([root, base_dir]):
+        candidates = [
+            *sorted(folder.glob("requirements*.txt")),
+            *sorted(folder.glob("requirements/*.txt")),
+            folder / "pyproject.toml",
+            folder / "Pipfile",
+            folder / "setup.cfg",
+        ]
+        for file in candidates:
+            if file.is_file():
+                styles[relative_to_project(root, file)] = _style_of(file)
+    return styles
+
+
+def _style_of(file: Path) -> str:
+    if file.name == "Pipfile":
+        return "pipenv"
+    if file.name == "setup.cfg":
+        return "setuptools"
+    if file.name != "pyproject.toml":
+        return "requirements"
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return "unparsable"
+    if "poetry" in data.get("tool", {}):
+        return "poetry"
+    if "project" in data:
+        return "uv" if (file.parent / "uv.lock").is_file() else "pep621"
+    return "tool-config-only"
