@@ -110,6 +110,25 @@ class Journal:
         self._save()
         return target
 
+    def record_created(self, path: str | os.PathLike[str]) -> Path:
+        """Record a file or folder a shell command created outside the journal, so that undo removes it.
+
+        Only the parent is resolved: a created symlink is recorded as itself, never as the file it points to
+        (undo must not delete a pre-existing target). A path already recorded keeps its first entry.
+        """
+        given = Path(path)
+        target = resolve_in_project(self.project_root, given.parent) / given.name
+        rel = relative_to_project(self.project_root, target.parent)
+        rel = target.name if rel == "." else f"{rel}/{target.name}"
+        if target.is_dir() and not target.is_symlink():
+            if rel not in self.index.created_dirs:
+                self.index.created_dirs.append(rel)
+                self._save()
+        elif self._entry(rel) is None:
+            self.index.entries.append(JournalEntry(path=rel, existed=False))
+            self._save()
+        return target
+
     def _record_missing_dirs(self, directory: Path) -> None:
         missing = []
         while not directory.exists():
