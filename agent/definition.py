@@ -38,7 +38,7 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _BULLET = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+(.*)$")
 _PHASE_TITLE = re.compile(r"^(\d+)[.)]\s*(.+)$")
-_INCLUDE = re.compile(r"^\s*@(?P<path>[^\s`@]*[/.][^\s`@]*)\s*$")
+_INCLUDE = re.compile(r"^\s*@(?P<path>[^\s`@]*/[^\s`@]*|[^\s`@]+\.(?:md|markdown|txt))\s*$")  # not @app.task
 _SKILL_NAME = r"[\w.-]+(?::[\w.-]+)?"
 _DIRECTIVE = re.compile(
     rf"Skill\(\s*(?P<skill>{_SKILL_NAME})\s*\)"
@@ -151,7 +151,7 @@ class _Section(BaseModel):
 def load_definition(path: Path, project_root: Path | None = None) -> AgentDefinition:
     """Read and validate a definition; includes resolve beside the file, in the project, then in prompts/."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8-sig")
     frontmatter, body, body_line = _split_frontmatter(path, text)
     meta = _read_frontmatter(path, frontmatter)
     includes: list[Path] = []

@@ -466,12 +466,13 @@ class Permissions:
     def _path_subject(self, raw: str) -> tuple[str | None, str | None]:
         """(project-relative POSIX path or None when outside the project, absolute path or None)."""
         path, root = Path(os.path.expanduser(raw)), self._project_root
-        if path.is_absolute():
-            absolute = os.path.normpath(path)
-            relative = Path(os.path.relpath(absolute, root)).as_posix() if root else None
+        if root is not None:
+            absolute = os.path.normpath(root / path)  # an absolute `path` replaces `root`
+            relative = Path(os.path.relpath(absolute, root)).as_posix()
+        elif path.is_absolute():
+            absolute, relative = os.path.normpath(path), None
         else:
-            relative = Path(os.path.normpath(path)).as_posix()
-            absolute = os.path.normpath(root / path) if root else None
+            absolute, relative = None, Path(os.path.normpath(path)).as_posix()
         if relative is not None and (relative == ".." or relative.startswith("../")):
             relative = None
         return relative, absolute

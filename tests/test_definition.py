@@ -193,6 +193,7 @@ def test_our_bundled_definition_loads() -> None:
     assert any(d.target.startswith("/celery:setup") for d in ours.phase("analysis").directives)
 
 
+PROJECT_APPROACH = "## Project Approach\n"
 MINIMAL = """---
 name: mini-agent
 description: A minimal agent for loader tests
@@ -216,12 +217,15 @@ def write(folder: Path, text: str, name: str = "agent.md") -> Path:
 
 
 def test_minimal_definition_loads(tmp_path: Path) -> None:
-    definition = load_definition(write(tmp_path, MINIMAL))
+    decorators = "Tasks look like this:\n\n    @app.task\n    @shared_task\n    def add(x, y): ...\n\n"
+    definition = load_definition(
+        write(tmp_path, MINIMAL.replace(PROJECT_APPROACH, decorators + PROJECT_APPROACH))
+    )
     assert definition.tools == ["Read", "Bash(ls *)"]
+    assert definition.includes == [] and "    @app.task\n" in definition.system_prompt  # not includes
     assert definition.questions == definition.decisions == [] and definition.checklist == []
 
 
-PROJECT_APPROACH = "## Project Approach\n"
 BROKEN = {  # id: (text replaced in MINIMAL, its replacement, line reported, words in the message)
     "bad-yaml": ("A minimal agent", "A minimal: agent", 3, "not valid YAML"),
     "no-name": ("name: mini-agent\n", "", 1, "no `name`"),
