@@ -374,12 +374,10 @@ def _find(sections: list[_Section], *keywords: str) -> _Section | None:
     return next((s for s in sections if any(k in s.title.lower() for k in keywords)), None)
 
 
-def _bullets(section: _Section) -> list[tuple[int, str, _Line]]:
-    """(indent, text, line) of every bullet outside fences."""
+def _bullets(section: _Section) -> list[tuple[str, _Line]]:
+    """(text, line) of every bullet outside fences."""
     return [
-        (len(m[1].expandtabs(4)), m[2].strip(), line)
-        for line in section.lines
-        if not line.fenced and (m := _BULLET.match(line.text))
+        (m[2].strip(), line) for line in section.lines if not line.fenced and (m := _BULLET.match(line.text))
     ]
 
 
@@ -437,17 +435,19 @@ def _phase(section: _Section, match: re.Match[str], key: Phase) -> PhaseSpec:
 
 
 def _directives(section: _Section) -> list[Directive]:
-    """Directives in bullets (own lead-in, else a conditional parent's) and in fences (bold lead-in)."""
+    """Directives with their conditions: a bullet's own lead-in, else its nearest conditional parent
+    bullet's; in a fence, the conditional bold lead-in before it, else the bullet it is indented under."""
     directives: list[Directive] = []
     parents: list[tuple[int, str | None]] = []  # (indent, conditional lead-in) of enclosing bullets
     lead_in: str | None = None  # conditional bold lead-in (`**If ...:**`) of the next fence
     for line in section.lines:
+        indent = len(line.text.expandtabs(4)) - len(line.text.expandtabs(4).lstrip())
+        inherited = next((cond for parent, cond in reversed(parents) if cond and parent < indent), None)
         bullet = None if line.fenced else _BULLET.match(line.text)
         if bullet:
-            indent, text = len(bullet[1].expandtabs(4)), bullet[2]
+            text = bullet[2]
             while parents and parents[-1][0] >= indent:
                 parents.pop()
-            inherited = next((cond for _, cond in reversed(parents) if cond), None)
             for match in _DIRECTIVE.finditer(text):
                 own = _lead_in(text[: match.start()])
                 directives.append(_directive(match, own if own else inherited, line.number))
@@ -455,7 +455,8 @@ def _directives(section: _Section) -> list[Directive]:
             own_lead = _lead_in(text) if text.rstrip().endswith(":") else None
             parents.append((indent, own_lead if own_lead and _CONDITION_WORDS.match(own_lead) else None))
         elif line.fenced:
-            directives.extend(_directive(m, lead_in, line.number) for m in _DIRECTIVE.finditer(line.text))
+            condition = lead_in or inherited
+            directives.extend(_directive(m, condition, line.number) for m in _DIRECTIVE.finditer(line.text))
         elif line.text.strip():
             if not line.text[:1].isspace():  # a new paragraph, not a bullet's continuation line
                 parents.clear()
@@ -503,7 +504,7 @@ def _when(condition: str | None) -> str | None:
 def _questions(discovery: _Section) -> list[QuestionSpec]:
     """The discovery phase's questions: bullets (quoted or not) that end with a question mark."""
     questions = []
-    for _, text, line in _bullets(discovery):
+    for text, line in _bullets(discovery):
         question = text.strip("\"'“”`*").strip()
         if question.endswith("?"):
             questions.append(QuestionSpec(key=_question_key(question), text=question, line=line.number))
@@ -534,7 +535,7 @@ def _decisions(sections: list[_Section]) -> list[DecisionSpec]:
     decisions = []
     for sub in _sections(framework.lines, 3):
         options = []
-        for _, text, _line in _bullets(sub):
+        for text, _line in _bullets(sub):
             match = re.match(r"^\*\*(.+?)\*\*\s*[:\-–—]?\s*(.*)$", text)
             if match is None:
                 continue
@@ -560,4 +561,4 @@ def _decision_key(title: str) -> str:
 
 def _checklist(sections: list[_Section]) -> list[str]:
     section = _find(sections, "checklist")
-    return [_CHECK_MARKS.sub("", text).strip() for _, text, _ in _bullets(section)] if section else []
+    return [_CHECK_MARKS.sub("", text).strip() for text, _ in _bullets(section)] if section else []

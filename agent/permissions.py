@@ -85,7 +85,7 @@ class Rule:
     text: str  # as written, e.g. "Bash(ls *)"
     tool: str
     specifier: str | None  # None: every use of the tool
-    source: str  # where it came from: "allowed-tools", "disallowedTools", "ask", or a directive's file:line
+    source: str  # "allow", "deny", "ask", or "the definition's directive at <file>:<line>" for a grant
     pattern: re.Pattern[str] | None = None
     absolute: bool = False  # path rules: the pattern is an absolute path (`//x`, `~/x`)
 
@@ -105,7 +105,7 @@ class Rule:
         return isinstance(subject, str) and self.pattern.fullmatch(subject) is not None
 
 
-def parse_rule(text: str, source: str = "allowed-tools") -> Rule:
+def parse_rule(text: str, source: str = "allow") -> Rule:
     """Parse one rule; raise RuleError naming the problem and the fix."""
     match = _RULE.match(text)
     if match is None:

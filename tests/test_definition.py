@@ -155,6 +155,7 @@ def test_variant_in_other_words_loads_alike() -> None:
     assert [(d.target, d.when) for d in variant.phase("implementation").directives] == [
         ("https://docs.celeryq.dev/en/stable/userguide/configuration.html", None),
         ("/celery:setup --beat", None),
+        ("/celery:signals wire", "signals"),  # a fence indented under a conditional bullet
     ]
     assert [q.key for q in variant.questions] == ["task_apps", "beat", "result_backend"]
     assert variant.questions[1].text == "Is a beat schedule required?"
