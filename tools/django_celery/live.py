@@ -1,0 +1,352 @@
+"""Live verification: a real Celery worker against the integrated project, and a real task round trip.
+
+Checklist items 7 (results/beat apps installed), 10 (worker starts) and 11 (autodiscovery across apps,
+one task round-tripped into the result backend) are proven here by running processes, not by reading
+code. Everything runs in the project's interpreter with the verification overlay (`live_overlay`), so
+the user's project is left byte-identical: the broker lives in a temp folder unless a real one is given,
+and a SQLite database is verified on a temp copy.
+
+Order, chosen so failures are cheap and clear: overlay -> (migrate the copy | preflight probe: settings,
+INSTALLED_APPS, broker reachable) in parallel -> worker until "ready." -> client probe (inspect the node,
+round trip) -> worker stopped in `finally`, with proof that no process of its group is left.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent.checklist import CheckResult, result
+from tools.django_celery.facts import Decisions, ProjectFacts
+from tools.django_celery.live_overlay import BrokerChoiceError, VerificationOverlay, build_overlay, mask_url
+from tools.django_celery.live_worker import READY_PATTERN, CeleryProcess, LiveProcessError, worker_command
+from tools.django_celery.project_env import base_dir_of, facts_env, run_manage
+
+PROBE = Path(__file__).resolve().parent / "probes" / "verify_client.py"
+MARKER = "DJINT_RESULT "
+RESULTS_APP = "django_celery_results"
+BEAT_APP = "django_celery_beat"
+SHUTDOWN_SETTLE_S = 5.0  # a worker told to shut down remotely takes about 1.5 s to exit
+
+
+class RoundTrip(BaseModel):
+    task: str
+    task_id: str | None = None
+    result: Any = None
+    ms: float | None = None
+    stored_in_backend: bool = False
+    note: str | None = None
+
+
+class LiveReport(BaseModel):
+    checks: list[CheckResult]  # items 7 installed_apps, 10 worker_starts, 11 autodiscovery
+    broker: str  # the URL used, password masked
+    embedded_broker: bool
+    node: str | None = None
+    registered: list[str] = Field(default_factory=list)
+    registered_by_app: dict[str, list[str]] = Field(default_factory=dict)
+    roundtrip: RoundTrip | None = None
+    worker_log_tail: str = ""
+    leftover_pids: list[int] = Field(default_factory=list)  # processes of the worker alive after stop
+    elapsed_s: dict[str, float] = Field(default_factory=dict)
+    error: str | None = None  # why verification stopped early, when it did
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    def check(self, key: str) -> CheckResult:
+        return next(check for check in self.checks if check.key == key)
+
+
+class StepTimer:
+    """Seconds spent per verification step, for the report's breakdown."""
+
+    def __init__(self) -> None:
+        self.elapsed: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.elapsed[name] = round(time.monotonic() - started, 3)
+
+
+def run_probe(
+    facts: ProjectFacts, overlay: VerificationOverlay, command: str, *args: str, timeout: float
+) -> dict[str, Any]:
+    """Run verify_client.py in the project's interpreter; its JSON answer, or an error payload."""
+    argv = [facts.interpreter, str(PROBE), command, "--package", facts.project_package]
+    argv += ["--variable", facts.existing.app_variable or "app", *args]
+    try:
+        done = subprocess.run(
+            argv,
+            cwd=base_dir_of(facts),
+            env=overlay.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"the {command} probe gave no answer within {timeout:.0f} s"}
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith(MARKER):
+            return json.loads(line[len(MARKER) :])
+    return {"ok": False, "error": f"the {command} probe crashed:\n{(done.stderr or done.stdout)[-2000:]}"}
+
+
+def installed_apps_check(
+    installed_apps: list[str] | None, decisions: Decisions, settings: str
+) -> CheckResult:
+    """Item 7: the results app when results go to Django, the beat app when beat was chosen."""
+    if installed_apps is None:
+        return result("installed_apps", False, f"INSTALLED_APPS could not be read: {settings} does not load")
+    wanted = {
+        RESULTS_APP: decisions.result_backend in ("django-db", "django-cache"),
+        BEAT_APP: decisions.beat,
+    }
+    found = {
+        app: next((entry for entry in installed_apps if entry == app or entry.startswith(app + ".")), None)
+        for app in wanted
+    }
+    missing = [app for app, needed in wanted.items() if needed and not found[app]]
+    parts = [
+        f"{app}: {'present as ' + repr(found[app]) if found[app] else 'absent'}"
+        f" ({'required' if needed else 'not required'})"
+        for app, needed in wanted.items()
+    ]
+    evidence = (
+        f"INSTALLED_APPS read from {settings} in the project's interpreter "
+        f"(result backend {decisions.result_backend}, beat {'on' if decisions.beat else 'off'}): "
+        + "; ".join(parts)
+    )
+    if missing:
+        evidence += f". Add {', '.join(missing)} to INSTALLED_APPS and migrate."
+    return result("installed_apps", not missing, evidence)
+
+
+def preflight_problem(preflight: dict[str, Any], overlay: VerificationOverlay) -> str | None:
+    """Why the worker must not be started, or None when the settings, app and broker are fine."""
+    if not preflight.get("ok"):
+        return preflight.get("error") or "the preflight probe failed"
+    if overlay.embedded:
+        options = preflight.get("transport_options") or {}
+        if options.get("control_folder") != str(overlay.folder / "control"):
+            return (
+                "the project's Celery app ignores the CELERY_ settings namespace (the verification broker's "
+                "options were not applied): celery.py needs "
+                "app.config_from_object('django.conf:settings', namespace='CELERY')"
+            )
+    if preflight.get("always_eager"):
+        return "task_always_eager is still on in the Celery app: tasks would never reach a worker"
+    return preflight.get("broker_error") or preflight.get("backend_error")
+
+
+def apps_with_tasks(facts: ProjectFacts, decisions: Decisions) -> list[str]:
+    """Labels of local apps that have a tasks.py now, or were decided to get one."""
+    on_disk = [app.label for app in facts.apps if (Path(facts.root) / app.path / "tasks.py").is_file()]
+    return on_disk + [label for label in decisions.task_apps if label not in on_disk]
+
+
+def autodiscovery_check(expected: list[str], client: dict[str, Any], trip: RoundTrip | None) -> CheckResult:
+    """Item 11: every app with tasks has one registered in the live worker, and one task round-tripped."""
+    by_app = client.get("by_app") or {}
+    listing = "; ".join(f"{label}: {', '.join(by_app.get(label) or []) or 'none'}" for label in expected)
+    problems = []
+    if not expected:
+        problems.append("no local app has a tasks.py, so there is nothing to discover")
+    missing = [label for label in expected if not by_app.get(label)]
+    if missing:
+        problems.append(
+            f"no task of {', '.join(missing)} is registered in the live worker: check that celery.py calls "
+            "app.autodiscover_tasks() and that the app is in INSTALLED_APPS"
+        )
+    if trip is None:
+        problems.append(f"round trip failed: {client.get('error', 'no result')}")
+    else:
+        problems += [trip.note] if trip.note else []
+        if client.get("stores_results") and not trip.stored_in_backend:
+            problems.append(f"the result of {trip.task} was not stored in the result backend")
+    trip_text = (
+        f"round trip {trip.task} -> {trip.result!r} in {trip.ms} ms"
+        f"{', stored in the result backend' if trip.stored_in_backend else ''}"
+        if trip
+        else "no round trip"
+    )
+    evidence = f"registered in worker {client.get('node')}: {listing or 'no app'}; {trip_text}"
+    if problems:
+        evidence += ". Problems: " + "; ".join(problems)
+    return result("autodiscovery", not problems, evidence)
+
+
+SUCCEEDED = r"Task {name}\[{task_id}\] succeeded in (?P<seconds>[\d.]+)s: (?P<value>.*)"
+
+
+def roundtrip_of(client: dict[str, Any], worker: CeleryProcess, timeout: float) -> RoundTrip | None:
+    """The round trip the client made; with no result backend, its success is read from the worker log."""
+    if not client.get("ok"):
+        return None
+    trip = RoundTrip(
+        task=client["task"],
+        task_id=client.get("task_id"),
+        result=client.get("result"),
+        ms=client.get("ms"),
+        stored_in_backend=bool(client.get("stored_in_backend")),
+        note=client.get("note"),
+    )
+    if not client.get("stores_results"):
+        pattern = re.compile(
+            SUCCEEDED.format(name=re.escape(trip.task), task_id=re.escape(trip.task_id or ""))
+        )
+        try:
+            match = worker.wait_for(pattern, timeout)
+        except LiveProcessError as exc:
+            client["error"] = f"the worker log shows no success of {trip.task}: {exc}"
+            return None
+        trip.result, trip.ms = match["value"], round(float(match["seconds"]) * 1000, 1)
+    return trip
+
+
+def failed_report(broker: str, embedded: bool, error: str, **fields: Any) -> LiveReport:
+    """A report for a verification that stopped before the worker could prove anything."""
+    checks = fields.pop("checks", [])
+    checks += [
+        result("worker_starts", False, f"worker not started: {error}"),
+        result("autodiscovery", False, "not checked: no live worker"),
+    ]
+    return LiveReport(checks=checks, broker=broker, embedded_broker=embedded, error=error, **fields)
+
+
+def verify_live(
+    facts: ProjectFacts, decisions: Decisions, *, broker_url: str | None = None, timeout: float = 60
+) -> LiveReport:
+    """Prove items 7, 10 and 11 with a real worker; `broker_url` None = the embedded broker.
+
+    The caller decides the broker (e.g. `decisions.broker_url` or the CELERY_BROKER_URL environment
+    variable); this function never reads the agent's environment for it.
+    """
+    deadline = time.monotonic() + timeout
+    remaining = lambda: max(deadline - time.monotonic(), 1.0)  # noqa: E731
+    timer = StepTimer()
+    with tempfile.TemporaryDirectory(prefix="djint-verify-") as folder:
+        try:
+            with timer.step("overlay"):
+                overlay = build_overlay(facts, decisions, Path(folder), broker_url)
+        except BrokerChoiceError as exc:
+            return failed_report(mask_url(broker_url or ""), False, str(exc), elapsed_s=timer.elapsed)
+        masked = mask_url(overlay.broker_url)
+        with timer.step("preflight"), ThreadPoolExecutor(max_workers=2) as pool:
+            migrating = pool.submit(migrate_copy, facts, overlay, remaining())
+            preflight = run_probe(facts, overlay, "preflight", timeout=remaining())
+            migrate_error = migrating.result()
+        item7 = installed_apps_check(preflight.get("installed_apps"), decisions, facts.settings_module)
+        problem = preflight_problem(preflight, overlay) or migrate_error
+        if problem:
+            return failed_report(masked, overlay.embedded, problem, checks=[item7], elapsed_s=timer.elapsed)
+        return run_worker_and_client(facts, decisions, overlay, item7, timer, remaining)
+
+
+def migrate_copy(facts: ProjectFacts, overlay: VerificationOverlay, timeout: float) -> str | None:
+    """Migrate the temp SQLite copy so the worker can store results; None when fine or not needed."""
+    if overlay.database_copy is None:
+        return None
+    done = run_manage(facts, "migrate", "--noinput", timeout=timeout, env=overlay.env)
+    if done.returncode:
+        return f"migrate on the verification copy of the database failed:\n{done.stderr[-2000:]}"
+    return None
+
+
+def run_worker_and_client(
+    facts: ProjectFacts,
+    decisions: Decisions,
+    overlay: VerificationOverlay,
+    item7: CheckResult,
+    timer: StepTimer,
+    remaining: Any,
+) -> LiveReport:
+    command = worker_command(facts.interpreter, facts.project_package, overlay.node_prefix, overlay.queue)
+    worker = CeleryProcess(command, base_dir_of(facts), overlay.env)
+    node, started_in, error, client, trip = None, 0.0, None, {}, None
+    try:
+        with timer.step("worker_start"):
+            worker.start()
+            node = worker.wait_for(READY_PATTERN, remaining())["node"]
+        started_in = timer.elapsed["worker_start"]
+        with timer.step("client"):
+            apps = [f"{app.label}={app.module}" for app in facts.apps]
+            client = run_probe(
+                facts, overlay, "roundtrip", "--node", node, "--queue", overlay.queue, "--shutdown",
+                "--timeout", f"{min(remaining(), 20):.0f}", "--apps", *apps, timeout=remaining(),
+            )  # fmt: skip
+            trip = roundtrip_of(client, worker, remaining())
+    except LiveProcessError as exc:
+        error = f"the worker {exc}"
+    finally:
+        with timer.step("stop"):
+            leftover = worker.stop(settle=SHUTDOWN_SETTLE_S if client.get("shutdown_sent") else 0.0)
+    tail = worker.tail()
+    if leftover:
+        error = (error + "; " if error else "") + f"worker processes {leftover} survived SIGKILL"
+    if node and not leftover:
+        item10 = result(
+            "worker_starts",
+            True,
+            f"`python {' '.join(command[1:])}` became ready as {node} in {started_in:.1f} s "
+            f"(broker {mask_url(overlay.broker_url)}); stopped by {worker.stopped_by}, no process left",
+        )
+    else:
+        item10 = result("worker_starts", False, f"{error}. Worker log tail:\n{tail}")
+    item11 = (
+        autodiscovery_check(apps_with_tasks(facts, decisions), client | {"node": node}, trip)
+        if node
+        else result("autodiscovery", False, "not checked: the worker did not start")
+    )
+    return LiveReport(
+        checks=[item7, item10, item11],
+        broker=mask_url(overlay.broker_url),
+        embedded_broker=overlay.embedded,
+        node=node,
+        registered=client.get("registered") or [],
+        registered_by_app=client.get("by_app") or {},
+        roundtrip=trip,
+        worker_log_tail=tail,
+        leftover_pids=leftover,
+        elapsed_s=timer.elapsed,
+        error=error,
+    )
+
+
+def verify_django(facts: ProjectFacts, timeout: float = 120) -> CheckResult:
+    """`manage.py check` with the project's own settings: the precondition for any live step."""
+    try:
+        done = run_manage(facts, "check", timeout=timeout, env=facts_env(facts))
+    except subprocess.TimeoutExpired:
+        return CheckResult(
+            key="django_check",
+            number=0,
+            title="manage.py check passes",
+            passed=False,
+            evidence=f"`manage.py check` did not finish within {timeout:.0f} s",
+        )
+    output = (done.stdout + done.stderr).strip()
+    evidence = f"`manage.py check` ({facts.settings_module}) exited {done.returncode}: {output[-2000:]}"
+    return CheckResult(
+        key="django_check",
+        number=0,
+        title="manage.py check passes",
+        passed=done.returncode == 0,
+        evidence=evidence,
+    )

@@ -1,0 +1,247 @@
+"""Client side of live verification, run in the user's project interpreter with the overlay settings.
+
+The agent never imports the user's code, so everything that needs Django or the project's Celery app
+happens here, in a subprocess. Two commands, each printing exactly one line `DJINT_RESULT <json>`:
+
+- `preflight`: load the settings, read INSTALLED_APPS, load the project's Celery app, report the broker
+  and result backend it really uses, and check that the broker (and a Redis result backend) answers. It
+  runs before any worker is started, so an unreachable broker is reported in about a second.
+- `roundtrip`: ask the live worker (by node name, stopping at its first reply) which tasks it registered,
+  send one task that needs no arguments to the verification queue, wait for its result, check the result
+  backend stored it, and remove what the round trip left behind (TaskResult row, Redis result key).
+
+Only the standard library, Django and Celery (with kombu) are used: the project has those already.
+Kept compatible with old interpreters (no match statements, no runtime `X | Y` annotations).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import sys
+import time
+import traceback
+
+MARKER = "DJINT_RESULT "
+
+
+def emit(payload: dict) -> None:
+    sys.stdout.write(MARKER + json.dumps(payload, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def error_tail(limit: int = 12) -> str:
+    """The last lines of the current traceback: enough to name the failing import or setting."""
+    return "".join(traceback.format_exc().splitlines(keepends=True)[-limit:])
+
+
+def load_celery_app(package: str, variable: str):
+    """The project's Celery app, found the way `celery -A <package>` finds it."""
+    from celery import Celery
+
+    module = importlib.import_module(package)
+    app = getattr(module, "celery_app", None)
+    if isinstance(app, Celery):
+        return app
+    celery_module = importlib.import_module(package + ".celery")
+    for name in (variable, "app", "celery_app", "celery"):
+        app = getattr(celery_module, name, None)
+        if isinstance(app, Celery):
+            return app
+    found = [value for value in vars(celery_module).values() if isinstance(value, Celery)]
+    if found:
+        return found[0]
+    raise LookupError(f"no Celery app in {package} or {package}.celery")
+
+
+def os_error_reason(exc: BaseException) -> str | None:
+    """The operating system's words ("Connection refused") from anywhere in the exception chain."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def reachability_error(url: str, what: str) -> str | None:
+    """None when `url` accepts a connection, else a message that says what to do."""
+    from kombu import Connection
+    from kombu.utils.url import maybe_sanitize_url
+
+    try:
+        with Connection(url, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=3)
+    except Exception as exc:
+        reason = os_error_reason(exc) or str(exc) or type(exc).__name__
+        variable = "CELERY_BROKER_URL" if what == "broker" else "CELERY_RESULT_BACKEND"
+        return f"cannot reach the {what} at {maybe_sanitize_url(url)} ({reason}): start it or set {variable}"
+    return None
+
+
+def preflight(args: argparse.Namespace, report: dict) -> None:
+    import django
+    from django.conf import settings
+
+    try:
+        django.setup()
+    except Exception:
+        report["error"] = "the settings do not load (django.setup() failed):\n" + error_tail()
+        return
+    report["installed_apps"] = list(settings.INSTALLED_APPS)
+    try:
+        app = load_celery_app(args.package, args.variable)
+    except Exception:
+        report["error"] = "the project's Celery app does not load:\n" + error_tail()
+        return
+    conf = app.conf
+    report["transport_options"] = dict(conf.broker_transport_options or {})
+    report["always_eager"] = bool(conf.task_always_eager)
+    report["broker_error"] = reachability_error(conf.broker_url or "amqp://", "broker")
+    backend = conf.result_backend or ""
+    if backend.startswith(("redis://", "rediss://")):
+        report["backend_error"] = reachability_error(backend, "result backend")
+    report["ok"] = True
+
+
+def registered_by_node(app, node: str, timeout: float) -> list:
+    """The node's registered task names, asking in short rounds so the first reply ends the wait."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"worker {node} did not answer `inspect registered` within {timeout:.0f} s")
+        reply = app.control.inspect(destination=[node], timeout=min(1.0, remaining), limit=1).registered()
+        if reply and node in reply:
+            return sorted(reply[node])
+
+
+def required_parameters(task) -> list:
+    try:
+        signature = inspect.signature(task.run)
+    except (TypeError, ValueError):
+        return ["<unknown signature>"]
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return [
+        name
+        for name, parameter in signature.parameters.items()
+        if parameter.default is inspect.Parameter.empty and parameter.kind not in variadic
+    ]
+
+
+def owning_app(task_name: str, task_module: str, apps: dict) -> str | None:
+    """Label of the local app whose tasks module defines the task (by module, else by name prefix)."""
+    for label, module in sorted(apps.items(), key=lambda item: -len(item[1])):
+        prefix = module + ".tasks"
+        for candidate in (task_module, task_name):
+            if candidate == prefix or candidate.startswith(prefix + "."):
+                return label
+    return None
+
+
+def group_by_app(app, registered: list, apps: dict) -> tuple:
+    """({label: [task names]}, [names of local no-argument tasks, best round-trip candidates first])."""
+    by_app: dict = {label: [] for label in apps}
+    candidates = []
+    for name in registered:
+        task = app.tasks.get(name)
+        module = getattr(task, "__module__", "") if task is not None else ""
+        label = owning_app(name, module or "", apps)
+        if label is None:
+            continue
+        by_app[label].append(name)
+        if task is not None and not required_parameters(task):
+            candidates.append(name)
+    candidates.sort(key=lambda name: not name.rsplit(".", 1)[-1].startswith("count_"))
+    return by_app, candidates
+
+
+def stored_in_database(task_id: str) -> bool:
+    """True when django_celery_results saved the task as SUCCESS; the row is deleted afterwards."""
+    from django_celery_results.models import TaskResult
+
+    rows = TaskResult.objects.filter(task_id=task_id)
+    stored = rows.filter(status="SUCCESS").exists()
+    rows.delete()
+    return stored
+
+
+def roundtrip(args: argparse.Namespace, report: dict) -> None:
+    import django
+
+    django.setup()
+    app = load_celery_app(args.package, args.variable)
+    app.loader.import_default_modules()
+    try:
+        exchange(app, args, report)
+    finally:
+        # Ask the worker to stop now: a remote shutdown ends its loop at once. Not when the parent still
+        # has to watch the log for the task's success (no result backend): it would never be consumed.
+        if args.shutdown and report.get("stores_results", True):
+            app.control.shutdown(destination=[args.node])
+            report["shutdown_sent"] = True
+
+
+def exchange(app, args: argparse.Namespace, report: dict) -> None:
+    """Inspect the node, then send one task to the verification queue and wait for its result."""
+    from celery.backends.base import DisabledBackend
+
+    started = time.monotonic()
+    report["registered"] = registered_by_node(app, args.node, args.timeout)
+    report["inspect_ms"] = round((time.monotonic() - started) * 1000)
+    apps = dict(pair.split("=", 1) for pair in args.apps)
+    report["by_app"], candidates = group_by_app(app, report["registered"], apps)
+    if candidates:
+        name, call_args = candidates[0], []
+    else:
+        name, call_args = "celery.accumulate", [1]
+        report["note"] = "no project task without arguments is registered, so only celery.accumulate ran"
+    report["task"] = name
+    report["stores_results"] = not isinstance(app.backend, DisabledBackend)
+    sent = time.monotonic()
+    result = app.send_task(name, args=call_args, queue=args.queue)
+    report["task_id"] = result.id
+    if not report["stores_results"]:
+        report["ok"] = True  # the parent reads the success from the worker log
+        return
+    try:
+        value = result.get(timeout=args.timeout, interval=0.05, propagate=False)
+    except Exception as exc:
+        report["error"] = f"no result for {name} within {args.timeout:.0f} s: {type(exc).__name__}: {exc}"
+        return
+    report["ms"] = round((time.monotonic() - sent) * 1000, 1)
+    report["result"] = value if result.successful() else repr(value)
+    if not result.successful():
+        report["error"] = f"{name} ended {result.status}: {value!r}"
+        return
+    if type(app.backend).__module__.startswith("django_celery_results.backends.database"):
+        report["stored_in_backend"] = stored_in_database(result.id)
+    else:
+        report["stored_in_backend"] = True  # get() read it back from the backend
+        result.forget()
+    report["ok"] = True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["preflight", "roundtrip"])
+    parser.add_argument("--package", required=True, help="the project package that holds celery.py")
+    parser.add_argument("--variable", default="app", help="name of the Celery app in celery.py")
+    parser.add_argument("--node", help="full node name of the live worker")
+    parser.add_argument("--queue", help="the verification queue the worker consumes")
+    parser.add_argument("--apps", nargs="*", default=[], help="label=module of every local app")
+    parser.add_argument("--timeout", type=float, default=20.0)
+    parser.add_argument("--shutdown", action="store_true", help="stop the worker after the round trip")
+    args = parser.parse_args()
+    report: dict = {"ok": False}
+    try:
+        (preflight if args.command == "preflight" else roundtrip)(args, report)
+    except Exception:
+        report["error"] = error_tail()
+    emit(report)
+
+
+if __name__ == "__main__":
+    main()
