@@ -31,6 +31,7 @@ _DISTRIBUTION_OF = {
     "psycopg2": "psycopg2-binary",
     "MySQLdb": "mysqlclient",
     "dj_database_url": "dj-database-url",
+    "sentry_sdk": "sentry-sdk",
 }
 _ENV_VAR_PATTERNS = (
     re.compile(r"Set the (\w+) environment variable"),  # django-environ
@@ -127,10 +128,7 @@ def _failure_message(payload: dict, choice: InterpreterChoice, settings_module: 
             "or add it to the .env file the settings read; a placeholder value is enough for discovery) "
             "and run again."
         )
-    return (
-        f"{loading} Fix the settings so that `python manage.py check` runs with this interpreter, then run "
-        f"again (the interpreter is {choice.reason}; pass --python to use another)."
-    )
+    return f"{loading} Fix the settings so that `{python} manage.py check` runs, then run again."
 
 
 def _is_project_module(module: str, base_dir: Path) -> bool:
@@ -139,10 +137,10 @@ def _is_project_module(module: str, base_dir: Path) -> bool:
 
 
 def _missing_env_var(payload: dict) -> str | None:
-    """The variable named by os.environ[...] (KeyError raised in os.py), django-environ or decouple."""
+    """The variable named by os.environ[...] (a KeyError raised in the os module), django-environ or decouple."""
     message = payload.get("message") or ""
     raised_in = Path(payload.get("raised_in") or "").name
-    if payload.get("type") == "KeyError" and raised_in == "os.py":
+    if payload.get("type") == "KeyError" and raised_in in ("os.py", "<frozen os>"):
         return message.strip("'\"")
     for pattern in _ENV_VAR_PATTERNS:
         found = pattern.search(message)

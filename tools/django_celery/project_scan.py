@@ -8,6 +8,7 @@ project are skipped: they are not the user's code.
 from __future__ import annotations
 
 import ast
+import configparser
 import os
 import tomllib
 from collections.abc import Iterator
@@ -240,7 +241,12 @@ def _style_of(file: Path) -> str:
     if file.name == "Pipfile":
         return "pipenv"
     if file.name == "setup.cfg":
-        return "setuptools"
+        parser = configparser.ConfigParser()
+        try:
+            parser.read_string(file.read_text(encoding="utf-8"))
+        except (configparser.Error, UnicodeDecodeError):
+            return "unparsable"
+        return "setuptools" if parser.has_option("options", "install_requires") else "tool-config-only"
     if file.name != "pyproject.toml":
         return "requirements"
     try:
