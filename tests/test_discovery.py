@@ -490,3 +490,37 @@ def test_cookiecutter_celery_app_module_is_found(copy_project: Callable, layout_
     module, variable = find_celery_app(config) or (None, None)
     assert (module, variable) == (config / "celery_app.py", "app")
     assert init_loads_app(config, "config", config / "celery_app.py")
+
+
+def test_settings_file_symlinked_from_outside_is_refused(startproject: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "shared-settings.py"
+    shutil.move(startproject / "mysite/settings.py", outside)
+    (startproject / "mysite/settings.py").symlink_to(outside)
+    with pytest.raises(DiscoveryError, match="settings file lies outside the project"):
+        discover_project(startproject)
+
+
+def test_installed_apps_extensions_in_every_form(tmp_path: Path) -> None:
+    package = tmp_path / "proj" / "settings"
+    package.mkdir(parents=True)
+    (tmp_path / "proj" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "base.py").write_text(
+        'INSTALLED_APPS: list[str] = ["a"]\n\n\ndef helper():\n    INSTALLED_APPS = []\n'
+    )
+    (package / "dev.py").write_text(
+        "from proj.settings.base import *\n"
+        "from .missing import *\n"
+        'INSTALLED_APPS = INSTALLED_APPS + ["b"]\n'
+        'INSTALLED_APPS.append("c")\n'
+        'INSTALLED_APPS = [*INSTALLED_APPS, "d"]\n'
+    )
+    layout = installed_apps_layout(package / "dev.py")
+    assert layout is not None
+    assert (layout.definition.file, layout.definition.line, layout.definition.shape) == (
+        package / "base.py",
+        1,
+        "list",
+    )
+    assert [(e.operator, e.line) for e in layout.extensions] == [("=", 3), ("append", 4), ("=", 5)]
+    assert layout.target_file == package / "base.py" and layout.third_party_part is None

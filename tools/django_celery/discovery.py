@@ -56,11 +56,12 @@ def discover_project(root: Path, python: str | os.PathLike[str] | None = None) -
             "Celery's app module lives in that package: move the settings into one, as startproject does "
             "(mysite/settings.py with DJANGO_SETTINGS_MODULE='mysite.settings')."
         )
-    settings = map_settings(_settings_file(root, base_dir, settings_module), import_root=base_dir)
+    settings = map_settings(_settings_file(base_dir, settings_module), import_root=base_dir)
+    _check_inside_project(root, settings)
     warnings += _entry_point_mismatches(root, package_dir, settings_module)
     warnings += _settings_warnings(root, settings)
     choice = find_interpreter(root, python, base_dir)
-    if choice.reason.startswith("no virtualenv"):
+    if choice.last_resort:
         warnings.append(f"Interpreter: {choice.reason}.")
     report = run_probe(choice, base_dir, settings_module)
     existing = _existing_celery(root, package_dir, package, report)
@@ -179,7 +180,7 @@ def _manage_settings_module(root: Path, manage_py: Path) -> tuple[str, list[str]
     return module, []
 
 
-def _settings_file(root: Path, base_dir: Path, settings_module: str) -> Path:
+def _settings_file(base_dir: Path, settings_module: str) -> Path:
     file = settings_file_for(base_dir, settings_module)
     if file is None:
         dotted = settings_module.replace(".", "/")
@@ -188,12 +189,19 @@ def _settings_file(root: Path, base_dir: Path, settings_module: str) -> Path:
             f"{dotted}/__init__.py exists under {base_dir}. Fix the setdefault line in manage.py to name "
             "your settings module."
         )
-    try:
-        return resolve_in_project(root, file)
-    except PathEscapeError as exc:
-        raise DiscoveryError(
-            f"The settings module {settings_module} lies outside the project: {exc}"
-        ) from exc
+    return file
+
+
+def _check_inside_project(root: Path, settings: SettingsMap) -> None:
+    """Settings are edited later, so a settings file outside the project (via a symlink) stops discovery."""
+    for file in settings.files:
+        try:
+            resolve_in_project(root, file)
+        except PathEscapeError as exc:
+            raise DiscoveryError(
+                f"A settings file lies outside the project: {exc} Run django-integrator on the folder that "
+                "holds it."
+            ) from exc
 
 
 def _entry_point_mismatches(root: Path, package_dir: Path, settings_module: str) -> list[str]:

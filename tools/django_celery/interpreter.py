@@ -31,6 +31,7 @@ class InterpreterChoice(BaseModel):
 
     path: Path  # absolute, not symlink-resolved: a venv's bin/python must stay the venv's
     reason: str
+    last_resort: bool = False  # the agent's own interpreter, because nothing better was found
 
 
 def venv_python(venv_dir: Path) -> Path | None:
@@ -64,6 +65,7 @@ def find_interpreter(
             return InterpreterChoice(path=found, reason=f"the activated virtualenv $VIRTUAL_ENV ({active})")
     return InterpreterChoice(
         path=Path(sys.executable),
+        last_resort=True,
         reason=(
             "no virtualenv (.venv, venv, env) in the project and no Poetry or Pipenv environment found, so "
             "the agent's own interpreter is used as the last resort; pass --python to use another"

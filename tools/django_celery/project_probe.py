@@ -119,7 +119,8 @@ def _failure_message(payload: dict, choice: InterpreterChoice, settings_module: 
         return (
             f"{loading} The package providing `{top}` is not installed in that interpreter ({choice.reason}). "
             f"Install the project's dependencies into it (e.g. {python} -m pip install {distribution}, or "
-            "-r requirements.txt), or pass --python with the interpreter that has them."
+            "-r requirements.txt), or pass --python with the interpreter that has them. If it is meant to be "
+            "one of your own modules, fix its name in the settings instead."
         )
     variable = _missing_env_var(payload)
     if variable:
