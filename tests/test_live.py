@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import socket
 import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import kombu
 import pytest
+import redis
 
 from tests.projects import make_startproject, run
 from tools.django_celery.facts import AppInfo, Decisions, ProjectFacts
@@ -84,6 +87,18 @@ def send_digest(user_id):
 REDIS_URL = "redis://127.0.0.1:6379/0"
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 CLOSED_REDIS_URL = "redis://127.0.0.1:6390/0"
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432"
+POSTGRES_SETTINGS = """
+DATABASES = {{
+    "default": {{
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "{name}",
+        "USER": "postgres",
+        "HOST": "127.0.0.1",
+        "PORT": "5432",
+    }}
+}}
+"""
 
 
 def port_open(port: int) -> bool:
@@ -225,6 +240,7 @@ def test_redis_broker(project: Path, backend: str) -> None:
     assert report.roundtrip is not None and report.roundtrip.result == 1
     assert report.roundtrip.stored_in_backend
     assert tree_hashes(project) == before
+    assert not redis.Redis.from_url(REDIS_URL).exists(f"_kombu.binding.{report.queue}")
 
 
 @pytest.mark.live
@@ -236,6 +252,8 @@ def test_rabbitmq_broker_with_masked_password(project: Path) -> None:
     assert_passes(report)
     assert report.broker == "amqp://guest:**@127.0.0.1:5672//"
     assert "guest:guest" not in report.model_dump_json()
+    with kombu.Connection(RABBITMQ_URL) as connection, pytest.raises(connection.channel_errors):
+        connection.default_channel.queue_declare(report.queue, passive=True)  # auto-deleted
 
 
 @pytest.mark.live
@@ -276,6 +294,51 @@ def test_broken_tasks_module_fails_the_worker_with_its_log(project: Path) -> Non
     assert "ImportError" in item10.evidence and "Missing" in item10.evidence
     assert "ImportError" in report.worker_log_tail
     assert not report.check("autodiscovery").passed
+
+
+@pytest.mark.live
+@pytest.mark.services
+def test_postgresql_database_is_used_as_is_and_keeps_no_result_row(project: Path) -> None:
+    if not port_open(5432):
+        pytest.skip("PostgreSQL is not listening on 127.0.0.1:5432")
+    import psycopg
+
+    name = f"djint_live_{secrets.token_hex(4)}"
+    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        settings = project / "mysite" / "settings.py"
+        settings.write_text(settings.read_text() + POSTGRES_SETTINGS.format(name=name))
+        run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=project)
+        with psycopg.connect(f"{POSTGRES_URL}/{name}", autocommit=True) as db:
+            db.execute("INSERT INTO polls_question (question_text, pub_date) VALUES ('Why?', now())")
+        facts = facts_for(project).model_copy(
+            update={"database_engine": "django.db.backends.postgresql", "database_name": name}
+        )
+        report = verify_live(facts, DECISIONS)
+        assert_passes(report)
+        assert report.roundtrip is not None and report.roundtrip.result == 1
+        assert report.roundtrip.stored_in_backend
+        with psycopg.connect(f"{POSTGRES_URL}/{name}") as db:
+            rows = db.execute("SELECT count(*) FROM django_celery_results_taskresult").fetchone()
+        assert rows == (0,)
+    finally:
+        with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.live
+def test_without_result_backend_the_round_trip_is_read_from_the_worker_log(project: Path) -> None:
+    settings = project / "mysite" / "settings.py"
+    text = settings.read_text()
+    settings.write_text(
+        text.replace('CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "django-db")\n', "")
+    )
+    report = verify_live(facts_for(project), Decisions(task_apps=["polls", "blog"], result_backend="none"))
+    assert_passes(report)
+    assert report.roundtrip is not None
+    assert report.roundtrip.result == "1" and not report.roundtrip.stored_in_backend
+    assert "succeeded in" in report.worker_log_tail
 
 
 @pytest.mark.live

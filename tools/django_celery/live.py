@@ -18,7 +18,7 @@ import re
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,8 +29,9 @@ from pydantic import BaseModel, Field
 from agent.checklist import CheckResult, result
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.live_overlay import BrokerChoiceError, VerificationOverlay, build_overlay, mask_url
-from tools.django_celery.live_worker import READY_PATTERN, CeleryProcess, LiveProcessError, worker_command
+from tools.django_celery.live_worker import CeleryProcess, LiveProcessError, ready_pattern, worker_command
 from tools.django_celery.project_env import base_dir_of, facts_env, run_manage
+from tools.sandbox import resolve_in_project
 
 PROBE = Path(__file__).resolve().parent / "probes" / "verify_client.py"
 MARKER = "DJINT_RESULT "
@@ -53,6 +54,7 @@ class LiveReport(BaseModel):
     broker: str  # the URL used, password masked
     embedded_broker: bool
     node: str | None = None
+    queue: str | None = None  # the private verification queue (removed from the broker afterwards)
     registered: list[str] = Field(default_factory=list)
     registered_by_app: dict[str, list[str]] = Field(default_factory=dict)
     roundtrip: RoundTrip | None = None
@@ -157,7 +159,11 @@ def preflight_problem(preflight: dict[str, Any], overlay: VerificationOverlay) -
 
 def apps_with_tasks(facts: ProjectFacts, decisions: Decisions) -> list[str]:
     """Labels of local apps that have a tasks.py now, or were decided to get one."""
-    on_disk = [app.label for app in facts.apps if (Path(facts.root) / app.path / "tasks.py").is_file()]
+    on_disk = [
+        app.label
+        for app in facts.apps
+        if resolve_in_project(Path(facts.root), f"{app.path}/tasks.py").is_file()
+    ]
     return on_disk + [label for label in decisions.task_apps if label not in on_disk]
 
 
@@ -212,7 +218,7 @@ def roundtrip_of(client: dict[str, Any], worker: CeleryProcess, timeout: float) 
             SUCCEEDED.format(name=re.escape(trip.task), task_id=re.escape(trip.task_id or ""))
         )
         try:
-            match = worker.wait_for(pattern, timeout)
+            match = worker.wait_for(pattern, timeout, f"the success of task {trip.task_id}")
         except LiveProcessError as exc:
             client["error"] = f"the worker log shows no success of {trip.task}: {exc}"
             return None
@@ -239,7 +245,10 @@ def verify_live(
     variable); this function never reads the agent's environment for it.
     """
     deadline = time.monotonic() + timeout
-    remaining = lambda: max(deadline - time.monotonic(), 1.0)  # noqa: E731
+
+    def remaining() -> float:
+        return max(deadline - time.monotonic(), 1.0)
+
     timer = StepTimer()
     with tempfile.TemporaryDirectory(prefix="djint-verify-") as folder:
         try:
@@ -247,16 +256,27 @@ def verify_live(
                 overlay = build_overlay(facts, decisions, Path(folder), broker_url)
         except BrokerChoiceError as exc:
             return failed_report(mask_url(broker_url or ""), False, str(exc), elapsed_s=timer.elapsed)
-        masked = mask_url(overlay.broker_url)
-        with timer.step("preflight"), ThreadPoolExecutor(max_workers=2) as pool:
-            migrating = pool.submit(migrate_copy, facts, overlay, remaining())
-            preflight = run_probe(facts, overlay, "preflight", timeout=remaining())
-            migrate_error = migrating.result()
+        with timer.step("preflight"):
+            preflight, problem = prepare(facts, overlay, remaining())
         item7 = installed_apps_check(preflight.get("installed_apps"), decisions, facts.settings_module)
-        problem = preflight_problem(preflight, overlay) or migrate_error
         if problem:
+            masked = mask_url(overlay.broker_url)
             return failed_report(masked, overlay.embedded, problem, checks=[item7], elapsed_s=timer.elapsed)
         return run_worker_and_client(facts, decisions, overlay, item7, timer, remaining)
+
+
+def prepare(
+    facts: ProjectFacts, overlay: VerificationOverlay, timeout: float
+) -> tuple[dict[str, Any], str | None]:
+    """Migrate the SQLite copy and run the preflight probe side by side: (preflight answer, problem).
+
+    Every live step (the worker here, beat later) starts only when the problem is None.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        migrating = pool.submit(migrate_copy, facts, overlay, timeout)
+        preflight = run_probe(facts, overlay, "preflight", timeout=timeout)
+        migrate_error = migrating.result()
+    return preflight, preflight_problem(preflight, overlay) or migrate_error
 
 
 def migrate_copy(facts: ProjectFacts, overlay: VerificationOverlay, timeout: float) -> str | None:
@@ -275,7 +295,7 @@ def run_worker_and_client(
     overlay: VerificationOverlay,
     item7: CheckResult,
     timer: StepTimer,
-    remaining: Any,
+    remaining: Callable[[], float],
 ) -> LiveReport:
     command = worker_command(facts.interpreter, facts.project_package, overlay.node_prefix, overlay.queue)
     worker = CeleryProcess(command, base_dir_of(facts), overlay.env)
@@ -283,7 +303,7 @@ def run_worker_and_client(
     try:
         with timer.step("worker_start"):
             worker.start()
-            node = worker.wait_for(READY_PATTERN, remaining())["node"]
+            node = worker.wait_for(ready_pattern(overlay.node_prefix), remaining(), "its ready line")["node"]
         started_in = timer.elapsed["worker_start"]
         with timer.step("client"):
             apps = [f"{app.label}={app.module}" for app in facts.apps]
@@ -300,12 +320,15 @@ def run_worker_and_client(
     tail = worker.tail()
     if leftover:
         error = (error + "; " if error else "") + f"worker processes {leftover} survived SIGKILL"
+    stopped = f"stopped by {worker.stopped_by}"
+    if client.get("shutdown_sent") and worker.stopped_by.startswith("no signal"):
+        stopped = "stopped by a remote shutdown command"
     if node and not leftover:
         item10 = result(
             "worker_starts",
             True,
             f"`python {' '.join(command[1:])}` became ready as {node} in {started_in:.1f} s "
-            f"(broker {mask_url(overlay.broker_url)}); stopped by {worker.stopped_by}, no process left",
+            f"(broker {mask_url(overlay.broker_url)}); {stopped}, no process left",
         )
     else:
         item10 = result("worker_starts", False, f"{error}. Worker log tail:\n{tail}")
@@ -319,6 +342,7 @@ def run_worker_and_client(
         broker=mask_url(overlay.broker_url),
         embedded_broker=overlay.embedded,
         node=node,
+        queue=overlay.queue,
         registered=client.get("registered") or [],
         registered_by_app=client.get("by_app") or {},
         roundtrip=trip,
@@ -334,19 +358,11 @@ def verify_django(facts: ProjectFacts, timeout: float = 120) -> CheckResult:
     try:
         done = run_manage(facts, "check", timeout=timeout, env=facts_env(facts))
     except subprocess.TimeoutExpired:
-        return CheckResult(
-            key="django_check",
-            number=0,
-            title="manage.py check passes",
-            passed=False,
-            evidence=f"`manage.py check` did not finish within {timeout:.0f} s",
-        )
-    output = (done.stdout + done.stderr).strip()
-    evidence = f"`manage.py check` ({facts.settings_module}) exited {done.returncode}: {output[-2000:]}"
+        passed, evidence = False, f"`manage.py check` did not finish within {timeout:.0f} s"
+    else:
+        output = (done.stdout + done.stderr).strip()
+        passed = done.returncode == 0
+        evidence = f"`manage.py check` ({facts.settings_module}) exited {done.returncode}: {output[-2000:]}"
     return CheckResult(
-        key="django_check",
-        number=0,
-        title="manage.py check passes",
-        passed=done.returncode == 0,
-        evidence=evidence,
+        key="django_check", number=0, title="manage.py check passes", passed=passed, evidence=evidence
     )

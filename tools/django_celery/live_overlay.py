@@ -3,7 +3,8 @@
 Live verification runs the project's own code, but everything it would write goes to a temp folder:
 a settings module `djint_verify_settings` there does `from <project settings> import *` and overrides only
 what verification needs — the broker (kombu's `filesystem://` in temp folders unless a real broker URL is
-given), a private queue (so a worker of the user's, or of a parallel run, never takes our task), eager
+given), a private auto-delete queue (so a worker of the user's, or of a parallel run, never takes our
+task; RabbitMQ drops it when our worker stops, the client probe removes it from Redis), eager
 mode off (an eager "round trip" would prove nothing), and for SQLite a temp copy of the database (so
 result rows never land in the user's file). The overlay is selected with DJANGO_SETTINGS_MODULE, which
 wins over the project's `os.environ.setdefault`, and put first on PYTHONPATH.
@@ -35,7 +36,6 @@ CELERY_URL_VARIABLES = (
     "CELERY_RESULT_BACKEND",
 )
 POLLING_INTERVAL_S = 0.1
-QUEUE_EXPIRES_S = 300  # an idle verification queue disappears from a real broker by itself
 
 
 class BrokerChoiceError(ValueError):
@@ -126,7 +126,7 @@ def overlay_source(
         "",
         f"CELERY_BROKER_URL = {broker_url!r}",
         f"CELERY_BROKER_TRANSPORT_OPTIONS = {transport_options!r}",
-        f"CELERY_TASK_QUEUES = [_DjintQueue({queue!r}, expires={QUEUE_EXPIRES_S})]",
+        f"CELERY_TASK_QUEUES = [_DjintQueue({queue!r}, auto_delete=True)]",
         f"CELERY_TASK_DEFAULT_QUEUE = {queue!r}",
         "CELERY_TASK_ALWAYS_EAGER = False",
     ]

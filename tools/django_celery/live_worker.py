@@ -18,9 +18,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from types import TracebackType
 
-READY_PATTERN = re.compile(r"(?P<node>\S+@\S+) ready\.")
 KEEP_LINES = 2000
 TAIL_LINES = 40
 
@@ -51,6 +49,11 @@ def worker_command(interpreter: str, package: str, node_prefix: str, queue: str)
     ]
 
 
+def ready_pattern(node_prefix: str) -> re.Pattern[str]:
+    """The worker's "<node> ready." line, for our node only (a project may log its own "ready.")."""
+    return re.compile(rf"(?P<node>{re.escape(node_prefix)}@\S+) ready\.")
+
+
 def group_members(pgid: int) -> list[int]:
     """Pids of live (non-zombie) processes in process group `pgid`, read from /proc."""
     members = []
@@ -79,11 +82,8 @@ class CeleryProcess:
         self._changed = threading.Condition()
         self._process: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
-        self.stopped_by = "its own shutdown"
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+        self.stopped_by = "no signal (it had exited)"
+        self._total = 0  # lines read so far, also those the bounded buffer dropped
 
     def start(self) -> None:
         self._process = subprocess.Popen(
@@ -105,6 +105,7 @@ class CeleryProcess:
         for line in self._process.stdout:
             with self._changed:
                 self.lines.append(line.rstrip("\n"))
+                self._total += 1
                 self._changed.notify_all()
         with self._changed:
             self._changed.notify_all()
@@ -113,26 +114,26 @@ class CeleryProcess:
         with self._changed:
             return "\n".join(list(self.lines)[-count:])
 
-    def wait_for(self, pattern: re.Pattern[str], timeout: float) -> re.Match[str]:
+    def wait_for(self, pattern: re.Pattern[str], timeout: float, what: str) -> re.Match[str]:
         """First output line matching `pattern`; LiveProcessError if the process exits or time runs out."""
         assert self._process
         deadline = time.monotonic() + timeout
         seen = 0
         with self._changed:
             while True:
-                lines = list(self.lines)
-                for line in lines[seen:]:
+                unread = min(self._total - seen, len(self.lines))
+                for line in list(self.lines)[len(self.lines) - unread :]:
                     if match := pattern.search(line):
                         return match
-                seen = len(lines)
+                seen = self._total
                 finished = self._process.poll() is not None and not (self._reader and self._reader.is_alive())
                 if finished:
                     raise LiveProcessError(
-                        f"exited with code {self._process.returncode} before printing {pattern.pattern!r}"
+                        f"exited with code {self._process.returncode} before printing {what}"
                     )
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise LiveProcessError(f"printed no {pattern.pattern!r} line within {timeout:.0f} s")
+                    raise LiveProcessError(f"did not print {what} within {timeout:.0f} s")
                 self._changed.wait(min(remaining, 0.5))
 
     def stop(self, grace: float = 10.0, settle: float = 0.0) -> list[int]:
@@ -168,12 +169,3 @@ class CeleryProcess:
     def _signal_group(pgid: int, signum: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signum)
-
-    def __enter__(self) -> CeleryProcess:
-        self.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -182,6 +182,17 @@ def roundtrip(args: argparse.Namespace, report: dict) -> None:
         if args.shutdown and report.get("stores_results", True):
             app.control.shutdown(destination=[args.node])
             report["shutdown_sent"] = True
+        remove_redis_queue(app, args.queue)
+
+
+def remove_redis_queue(app, name: str) -> None:
+    """Leave no binding of the verification queue in Redis (RabbitMQ auto-deletes it by itself)."""
+    with app.connection_for_write() as connection:
+        if connection.transport.driver_type != "redis":
+            return
+        queue = app.amqp.queues[name](connection.default_channel)
+        queue.declare()
+        queue.delete()
 
 
 def exchange(app, args: argparse.Namespace, report: dict) -> None:
