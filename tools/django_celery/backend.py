@@ -1,0 +1,65 @@
+"""`/celery:add-backend django-db|redis|django-cache|none`: configure where task results are stored.
+
+Writes the result-backend settings (switching an existing CELERY_RESULT_BACKEND when it selects another
+backend), adds django_celery_results to INSTALLED_APPS and the dependencies when the backend needs it,
+documents a Redis results URL in .env.example, and migrates django_celery_results. Idempotent like setup.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from tools.base import ToolError
+from tools.context import ToolContext
+from tools.django_celery.codemods.dependencies import (
+    RESULTS_REQUIREMENT,
+    celery_requirement,
+    ensure_dependencies,
+)
+from tools.django_celery.codemods.env_files import ensure_env_example
+from tools.django_celery.codemods.installed_apps import celery_apps, ensure_installed_apps
+from tools.django_celery.codemods.settings_block import (
+    DEFAULT_REDIS_RESULTS_URL,
+    backend_settings,
+    cache_warning,
+    ensure_settings_block,
+    switch_result_backend,
+)
+from tools.django_celery.codemods.settings_chain import celery_file_chain
+from tools.django_celery.codemods.workspace import ProjectEdits, render_summary
+from tools.django_celery.facts import Decisions, ResultBackend
+from tools.django_celery.setup import BACKENDS, require_facts, run_migrations
+
+USAGE = "/celery:add-backend django-db|redis|django-cache|none"
+
+
+def parse_backend(arguments: str) -> ResultBackend:
+    words = shlex.split(arguments)
+    if len(words) != 1 or words[0] not in BACKENDS:
+        raise ToolError(f"expected exactly one result backend, got {arguments!r}. Usage: {USAGE}")
+    return words[0]  # type: ignore[return-value]
+
+
+def run_add_backend(ctx: ToolContext, arguments: str) -> str:
+    facts = require_facts(ctx)
+    backend = parse_backend(arguments)
+    edits = ProjectEdits(ctx.project_root)
+    switch_result_backend(edits, facts, backend)
+    chain = celery_file_chain(facts, edits.read)
+    ensure_settings_block(edits, facts, backend_settings(backend, chain), f"Celery result backend: {backend}")
+    if backend == "django-cache" and (problem := cache_warning(chain)):
+        edits.warn(problem)
+    apps = celery_apps(backend, beat=False)
+    ensure_installed_apps(edits, facts, apps)
+    if apps:
+        ensure_dependencies(edits, facts, [RESULTS_REQUIREMENT])
+    if backend == "redis":
+        ensure_dependencies(edits, facts, [celery_requirement(redis=True)])
+        values = {"CELERY_RESULT_BACKEND": DEFAULT_REDIS_RESULTS_URL}
+        ensure_env_example(edits, values, "Celery result backend (copy to .env)")
+    reports = edits.commit(ctx.journal)
+    notes = run_migrations(ctx, apps, edits)
+    decisions = (ctx.decisions or Decisions(task_apps=[a.label for a in facts.apps])).model_copy(deep=True)
+    decisions.result_backend, decisions.sources["result_backend"] = backend, "flag"
+    ctx.decisions = decisions
+    return render_summary(f"/celery:add-backend: result backend {backend}.", reports, edits.warnings, notes)

@@ -1,0 +1,294 @@
+"""The static checklist checks (items 2-7 and 9): read the project's files, never import them.
+
+Each check is `(facts, decisions) -> CheckResult` and its evidence names file:line and what was found,
+specific enough to act on. They share the analysis of the codemods (`codemods.app_analysis`,
+`codemods.settings_chain`), so "what does celery.py / settings have" is decided in one place.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from pathlib import Path
+
+from agent.checklist import CheckResult, result
+from tools.django_celery.codemods.app_analysis import (
+    DJANGO_SETTINGS_SOURCES,
+    celery_module_path,
+    read_celery_module,
+    read_init,
+    settings_module_problem,
+)
+from tools.django_celery.codemods.env_files import ENV_EXAMPLE, GITIGNORE
+from tools.django_celery.codemods.installed_apps import celery_apps
+from tools.django_celery.codemods.secret_scan import Finding, added_lines, gitignore_ignores, scan_text
+from tools.django_celery.codemods.settings_block import backend_kind
+from tools.django_celery.codemods.settings_chain import project_chain
+from tools.django_celery.codemods.source import disk_reader
+from tools.django_celery.codemods.task_scan import task_decorators
+from tools.django_celery.codemods.tasks_module import tasks_path
+from tools.django_celery.facts import Decisions, ProjectFacts
+from tools.django_celery.old_setting_names import OLD_TO_NAMESPACED
+from tools.django_celery.project_scan import dispatch_sites, parse_python, walk_files
+from tools.journal import Journal
+from tools.sandbox import relative_to_project
+
+Check = Callable[[ProjectFacts, Decisions], CheckResult]
+UNSAFE_CONTEXTS = {
+    "atomic": "inside transaction.atomic()",
+    "save": "inside a model's save() (runs in the caller's transaction)",
+    "receiver": "inside a signal receiver (runs in the sender's transaction)",
+}
+
+
+def _evidence(problems: list[str], found: list[str]) -> str:
+    return "; ".join([*(f"PROBLEM {p}" for p in problems), *found]) or "nothing found"
+
+
+def check_celery_module(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
+    reader = disk_reader(Path(facts.root))
+    info = read_celery_module(facts, reader)
+    if info is None:
+        return result(
+            "celery_module", False, f"{celery_module_path(facts)} does not exist (run /celery:setup)"
+        )
+    problems, found = [], []
+    if info.app is None:
+        problems.append(f"{info.source.rel}: no `app = Celery(...)` at module level")
+    else:
+        found.append(f"{info.app.where}: {info.app_variable} = Celery(...)")
+    if info.setdefault is None:
+        problems.append("DJANGO_SETTINGS_MODULE is never set before the app is created")
+    else:
+        issue = settings_module_problem(info.settings_module, facts, reader)
+        if issue:
+            problems.append(f"{info.setdefault.where}: {issue}")
+        elif not info.setdefault_first:
+            problems.append(
+                f"{info.setdefault.where}: DJANGO_SETTINGS_MODULE is set after Celery() is created"
+            )
+        else:
+            found.append(
+                f"{info.setdefault.where}: DJANGO_SETTINGS_MODULE defaults to {info.settings_module}"
+            )
+    if info.config is None:
+        problems.append("no config_from_object(...): Django settings are not read")
+    elif info.config_source not in DJANGO_SETTINGS_SOURCES or info.namespace != "CELERY":
+        problems.append(
+            f"{info.config.where}: config_from_object reads {info.config_source!r} with namespace "
+            f"{info.namespace!r}; expected 'django.conf:settings' with namespace 'CELERY'"
+        )
+    else:
+        found.append(f'{info.config.where}: config_from_object("django.conf:settings", namespace="CELERY")')
+    if info.autodiscover is None:
+        problems.append("no autodiscover_tasks(): tasks.py modules are never imported by the worker")
+    elif info.legacy_autodiscover:
+        problems.append(
+            f"{info.autodiscover.where}: autodiscover_tasks({info.autodiscover_args}) finds nothing for "
+            "apps listed as AppConfig paths; call autodiscover_tasks() without arguments"
+        )
+    else:
+        found.append(f"{info.autodiscover.where}: autodiscover_tasks({info.autodiscover_args or ''})")
+    return result("celery_module", not problems, _evidence(problems, found))
+
+
+def check_init_loads_app(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
+    reader = disk_reader(Path(facts.root))
+    celery = read_celery_module(facts, reader)
+    variable = (celery.app_variable if celery else None) or "app"
+    info = read_init(facts, reader, variable)
+    if info is None:
+        return result("init_loads_app", False, f"the package {facts.project_package} has no __init__.py")
+    rel = info.source.rel
+    if info.exported is None:
+        return result("init_loads_app", False, f"{rel} does not import {variable} from .celery")
+    if not info.exports_app:
+        where = info.all_where or rel
+        return result(
+            "init_loads_app", False, f"{info.import_where}: imports the app, but {where}: __all__ lacks it"
+        )
+    return result(
+        "init_loads_app",
+        True,
+        f"{info.import_where}: imports {variable} as {info.exported}; {info.all_where}: __all__ lists it",
+    )
+
+
+def check_celery_settings(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
+    chain = project_chain(facts, disk_reader(Path(facts.root)))
+    problems, found = [], []
+    broker = chain.assignments("CELERY_BROKER_URL")
+    if broker:
+        found.append(f"{broker[-1].where}: CELERY_BROKER_URL = {broker[-1].code}")
+    else:
+        problems.append("CELERY_BROKER_URL is not set: Celery would fall back to AMQP on localhost")
+    for assignment in (a for f in chain.files for a in f.assignments if a.name in OLD_TO_NAMESPACED):
+        problems.append(
+            f"{assignment.where}: {assignment.name} is ignored under the CELERY namespace; "
+            f"use {OLD_TO_NAMESPACED[assignment.name]}"
+        )
+    backend = chain.assignments("CELERY_RESULT_BACKEND")
+    wanted = decisions.result_backend
+    if wanted != "none":
+        kind = backend_kind(backend[-1]) if backend else None
+        if not backend:
+            problems.append(f"CELERY_RESULT_BACKEND is not set (chosen: {wanted})")
+        elif kind not in (wanted, None):
+            problems.append(f"{backend[-1].where}: CELERY_RESULT_BACKEND selects {kind}, chosen: {wanted}")
+        else:
+            found.append(f"{backend[-1].where}: CELERY_RESULT_BACKEND = {backend[-1].code}")
+    if decisions.beat and not chain.is_set("CELERY_BEAT_SCHEDULER"):
+        problems.append("beat chosen but CELERY_BEAT_SCHEDULER is not set (beat would use a local file)")
+    names = sorted(n for n in chain.names() if n.startswith("CELERY_"))
+    found.append(f"{len(names)} CELERY_* settings in {', '.join(f.source.rel for f in chain.files)}")
+    return result("celery_settings", not problems, _evidence(problems, found))
+
+
+def check_shared_task(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
+    if not decisions.task_apps:
+        return result("shared_task", True, "no app was chosen to hold tasks")
+    problems, found = [], []
+    reader = disk_reader(Path(facts.root))
+    for label in decisions.task_apps:
+        app = facts.app(label)
+        if app is None:
+            problems.append(f"{label}: not an app of the project")
+            continue
+        rel = tasks_path(app)
+        text = reader(rel)
+        if text is None:
+            problems.append(f"{rel} does not exist")
+            continue
+        tasks = task_decorators(rel, text, facts.project_package)
+        if not tasks:
+            problems.append(f"{rel}: no function decorated as a Celery task")
+        for task in tasks:
+            if task.kind == "shared_task":
+                found.append(f"{task.where}: {task.function} uses @{task.decorator}")
+            elif task.kind == "project_app":
+                found.append(
+                    f"{task.where}: {task.function} uses @{task.decorator} of the project's app (also fine)"
+                )
+            else:
+                problems.append(f"{task.where}: {task.function} uses @{task.decorator}; use @shared_task")
+    return result("shared_task", not problems, _evidence(problems, found))
+
+
+def _deferred_calls(root: Path) -> list[str]:
+    """`task.delay_on_commit(...)` / `apply_async_on_commit(...)` uses (Celery 5.4+), as "path:line"."""
+    found = []
+    for file in walk_files(root):
+        tree = parse_python(file) if b"_on_commit" in file.read_bytes() else None
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.Attribute) and node.attr in ("delay_on_commit", "apply_async_on_commit"):
+                found.append(f"{relative_to_project(root, file)}:{node.lineno}")
+    return found
+
+
+def check_on_commit(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
+    root = Path(facts.root)
+    sites = dispatch_sites(root)
+    unsafe = [
+        f"{s.location}: {s.call} {UNSAFE_CONTEXTS[c]}"
+        for s in sites
+        if "on_commit" not in s.contexts
+        for c in s.contexts[:1]
+        if c in UNSAFE_CONTEXTS
+    ]
+    safe = [
+        f"{s.location}: {s.call} deferred by transaction.on_commit"
+        for s in sites
+        if "on_commit" in s.contexts
+    ]
+    safe += [f"{where}: delay_on_commit" for where in _deferred_calls(root)]
+    problems = [f"{u}: can run before COMMIT (DoesNotExist) or after a rollback" for u in unsafe]
+    if not safe and decisions.dispatch != "immediate":
+        problems.append("no transaction.on_commit(...) or delay_on_commit(...) dispatch in the project")
+    found = safe if decisions.dispatch != "immediate" else [*safe, "immediate dispatch was chosen"]
+    return result("on_commit", not problems, _evidence(problems, found))
+
+
+def check_installed_apps(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
+    needed = celery_apps(decisions.result_backend, decisions.beat)
+    if not needed:
+        return result(
+            "installed_apps", True, "neither django_celery_results nor django_celery_beat is needed"
+        )
+    chain = project_chain(facts, disk_reader(Path(facts.root)))
+    problems, found = [], []
+    for app in needed:
+        entry = chain.listing_of(app)
+        if entry is None:
+            problems.append(
+                f"{app} is not in INSTALLED_APPS ({', '.join(f.source.rel for f in chain.files)})"
+            )
+        else:
+            found.append(f"{entry.where}: {entry.app}")
+    return result("installed_apps", not problems, _evidence(problems, found))
+
+
+def _journal_findings(root: Path) -> tuple[list[Finding], set[str]]:
+    """Secrets in the lines our runs wrote (runs not undone), and the files those runs touched."""
+    findings: list[Finding] = []
+    touched: set[str] = set()
+    for journal in Journal.runs_for(root):
+        if journal.index.status == "rolled_back":
+            continue
+        for entry in journal.index.entries:
+            current = root / entry.path
+            if entry.path in touched or not current.is_file():
+                continue
+            touched.add(entry.path)
+            try:
+                text = current.read_bytes().decode("utf-8")
+                original = (journal.original_bytes(entry) or b"").decode("utf-8")
+            except UnicodeDecodeError:
+                continue  # binary (e.g. the SQLite database): not text we wrote
+            findings += scan_text(entry.path, text, added_lines(original, text))
+    return findings, touched
+
+
+def check_env_vars(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
+    root = Path(facts.root)
+    reader = disk_reader(root)
+    chain = project_chain(facts, reader)
+    problems, found = [], []
+    for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
+        assignments = chain.assignments(name)
+        urls = [a for a in assignments if "://" in a.code]
+        from_env = [a for a in assignments if chain.reads_environment(a.value)]
+        if from_env:
+            found.append(f"{from_env[-1].where}: {name} read from the environment")
+        elif urls or (name == "CELERY_BROKER_URL" and assignments):
+            where = (urls or assignments)[-1].where
+            problems.append(f"{where}: {name} is hard-coded; read it from the environment")
+        elif name == "CELERY_BROKER_URL":
+            problems.append("CELERY_BROKER_URL is not set")
+    findings, touched = _journal_findings(root)
+    for rel in (ENV_EXAMPLE, celery_module_path(facts)):
+        text = reader(rel)
+        if text is not None and rel not in touched:
+            findings += scan_text(rel, text)
+    problems += [f"{f}: secrets belong in the environment / .env, never in files" for f in findings]
+    found.append(f"secret scan: {len(touched)} file(s) written by this tool, {ENV_EXAMPLE}, celery.py")
+    gitignore = reader(GITIGNORE)
+    if gitignore is None or not gitignore_ignores(gitignore, ".env"):
+        problems.append(f"{GITIGNORE} does not ignore .env")
+    elif gitignore_ignores(gitignore, ENV_EXAMPLE):
+        problems.append(f"{GITIGNORE} ignores {ENV_EXAMPLE} too (add !{ENV_EXAMPLE} after the .env rules)")
+    else:
+        found.append(f"{GITIGNORE} ignores .env but not {ENV_EXAMPLE}")
+    if reader(ENV_EXAMPLE) is None:
+        problems.append(f"{ENV_EXAMPLE} is missing at the project root")
+    return result("env_vars", not problems, _evidence(problems, found))
+
+
+STATIC_CHECKS: dict[str, Check] = {
+    "celery_module": check_celery_module,
+    "init_loads_app": check_init_loads_app,
+    "celery_settings": check_celery_settings,
+    "shared_task": check_shared_task,
+    "on_commit": check_on_commit,
+    "installed_apps": check_installed_apps,
+    "env_vars": check_env_vars,
+}

@@ -1,0 +1,229 @@
+"""The CELERY_* settings: one commented block after the file's last setting, never a setting twice.
+
+Which settings exist is decided by `SettingsChain` over the file and what it star-imports. URLs are read
+from the environment the way the file already does it (django-environ `env(...)`, python-decouple
+`config(...)`, else `os.environ.get(...)`), with development defaults that hold no credentials.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import libcst as cst
+
+from tools.django_celery.codemods.cst_tools import assigned_names, ensure_import_os, insert_statements
+from tools.django_celery.codemods.settings_chain import (
+    Assignment,
+    SettingsChain,
+    celery_file_chain,
+    project_chain,
+)
+from tools.django_celery.codemods.source import PythonFile
+from tools.django_celery.codemods.workspace import ProjectEdits
+from tools.django_celery.facts import Decisions, ProjectFacts, ResultBackend
+from tools.django_celery.old_setting_names import OLD_TO_NAMESPACED
+
+DEFAULT_BROKER_URL = "redis://localhost:6379/0"
+DEFAULT_REDIS_RESULTS_URL = "redis://localhost:6379/1"
+DOCS_URL = "https://docs.celeryq.dev/en/stable/django/first-steps-with-django.html"
+
+
+@dataclass
+class Setting:
+    name: str
+    code: str  # the right-hand side
+    comment: str | None = None
+
+    def line(self) -> str:
+        return f"{self.name} = {self.code}" + (f"  # {self.comment}" if self.comment else "")
+
+
+def without_credentials(url: str) -> tuple[str, bool]:
+    """`url` with any user:password removed, and whether it had credentials."""
+    parts = urlsplit(url)
+    if not parts.username and not parts.password:
+        return url, False
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc)), True
+
+
+def broker_default(decisions: Decisions) -> str:
+    return without_credentials(decisions.broker_url)[0] if decisions.broker_url else DEFAULT_BROKER_URL
+
+
+def core_settings(facts: ProjectFacts, decisions: Decisions, chain: SettingsChain) -> list[Setting]:
+    """What /celery:setup puts in settings (the result backend is `backend_settings`)."""
+    env = chain.env_reader()
+    time_zone = "TIME_ZONE" if chain.is_set("TIME_ZONE") else f'"{facts.time_zone}"'
+    settings = [
+        Setting("CELERY_BROKER_URL", env.call("CELERY_BROKER_URL", broker_default(decisions))),
+        Setting("CELERY_TIMEZONE", time_zone),
+        Setting("CELERY_TASK_SERIALIZER", '"json"'),
+        Setting("CELERY_RESULT_SERIALIZER", '"json"'),
+        Setting("CELERY_ACCEPT_CONTENT", '["json"]'),
+        Setting("CELERY_TASK_TIME_LIMIT", "30 * 60", "seconds; the worker kills the task after this"),
+        Setting("CELERY_TASK_SOFT_TIME_LIMIT", "25 * 60", "raises SoftTimeLimitExceeded in the task first"),
+        Setting("CELERY_WORKER_PREFETCH_MULTIPLIER", "1", "fair dispatch: no queueing behind long tasks"),
+        Setting("CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP", "True"),
+    ]
+    if decisions.beat:
+        settings.append(Setting("CELERY_BEAT_SCHEDULER", '"django_celery_beat.schedulers:DatabaseScheduler"'))
+    return settings
+
+
+def backend_settings(backend: ResultBackend, chain: SettingsChain) -> list[Setting]:
+    """The result-backend settings of /celery:add-backend (and of /celery:setup --backend)."""
+    expires = Setting("CELERY_RESULT_EXPIRES", "60 * 60 * 24 * 7", "seconds; older results are deleted")
+    if backend == "django-db":
+        return [
+            Setting("CELERY_RESULT_BACKEND", '"django-db"'),
+            Setting("CELERY_RESULT_EXTENDED", "True", "also store task name, args and worker"),
+            expires,
+        ]
+    if backend == "django-cache":
+        return [
+            Setting("CELERY_RESULT_BACKEND", '"django-cache"'),
+            Setting("CELERY_CACHE_BACKEND", '"default"', "the CACHES entry results are stored in"),
+            expires,
+        ]
+    if backend == "redis":
+        url = chain.env_reader().call("CELERY_RESULT_BACKEND", DEFAULT_REDIS_RESULTS_URL)
+        return [Setting("CELERY_RESULT_BACKEND", url), expires]
+    return [Setting("CELERY_TASK_IGNORE_RESULT", "True", "no result backend: results are not stored")]
+
+
+def backend_kind(assignment: Assignment) -> ResultBackend | None:
+    """Which backend an existing CELERY_RESULT_BACKEND selects (None when it is something else)."""
+    if isinstance(assignment.value, cst.Name) and assignment.value.value == "None":
+        return "none"
+    strings: list[str] = []
+
+    class Strings(cst.CSTVisitor):
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            strings.append(str(node.evaluated_value))
+
+    if assignment.value is not None:
+        assignment.value.visit(Strings())
+    for value in strings:
+        if value in ("django-db", "django-cache"):
+            return value  # type: ignore[return-value]
+        if value.startswith(("redis://", "rediss://")):
+            return "redis"
+    return None
+
+
+def cache_warning(chain: SettingsChain) -> str | None:
+    """Why django-cache results would never reach the caller with this project's CACHES (None if fine)."""
+    caches = chain.assignments("CACHES")
+    if not caches:
+        return (
+            "CACHES is not set, so Django uses LocMemCache: each process has its own memory, the client "
+            "never sees a result the worker stored. Configure a shared cache (Redis, Memcached, database)."
+        )
+    code = caches[-1].code
+    if "locmem" in code.lower() or "dummy" in code.lower():
+        return (
+            f"{caches[-1].where}: CACHES uses a per-process (or dummy) cache, so the client never sees a "
+            "result the worker stored. Configure a shared cache (Redis, Memcached, database)."
+        )
+    return None
+
+
+def _insertion_index(module: cst.Module) -> int:
+    """Just after the last top-level statement that sets an UPPER_CASE name (the end when there is none)."""
+    last = -1
+    for index, statement in enumerate(module.body):
+        if isinstance(statement, cst.SimpleStatementLine) and any(
+            name.isupper() for small in statement.body for name in assigned_names(small)
+        ):
+            last = index
+    return last + 1 if last >= 0 else len(module.body)
+
+
+def ensure_settings_block(
+    edits: ProjectEdits, facts: ProjectFacts, wanted: list[Setting], header: str
+) -> list[str]:
+    """Append the settings the file (with what it imports) does not set yet; returns their names."""
+    rel = facts.celery_settings_file
+    chain = celery_file_chain(facts, edits.read)
+    missing = [s for s in wanted if not chain.is_set(s.name)]
+    if not missing:
+        edits.note(rel)
+        return []
+    comments = [f"# {header}", f"# See {DOCS_URL}"]
+    code = "\n".join([*comments, *(s.line() for s in missing)]) + "\n"
+    module = PythonFile.parse(rel, edits.read(rel) or "").module
+    at = _insertion_index(module)
+    module = insert_statements(module, at, code, blank_before=at > 0, blank_after=True)
+    if any("os." in s.code for s in missing):
+        module = ensure_import_os(module)
+    names = [s.name for s in missing]
+    edits.write(rel, module.code, "added " + ", ".join(names))
+    return names
+
+
+class _Rename(cst.CSTTransformer):
+    """Rename setting names (plain names only: never an attribute like `settings.X` or a keyword)."""
+
+    def __init__(self, renames: dict[str, str]) -> None:
+        self.renames = renames
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+        return updated.with_changes(value=self.renames.get(updated.value, updated.value))
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
+        return updated.with_changes(attr=original.attr)
+
+    def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
+        return updated.with_changes(keyword=original.keyword)
+
+
+def rename_old_style_settings(edits: ProjectEdits, facts: ProjectFacts) -> None:
+    """Rename settings the CELERY_ namespace ignores (CELERY_ALWAYS_EAGER, BROKER_URL) to their new names."""
+    chain = project_chain(facts, edits.read)
+    already = chain.names()
+    for settings_file in chain.files:
+        renames: dict[str, str] = {}
+        for assignment in settings_file.assignments:
+            new = OLD_TO_NAMESPACED.get(assignment.name)
+            if new is None or assignment.name in renames:
+                continue
+            if new in already:
+                edits.warn(
+                    f"{assignment.where}: {assignment.name} is ignored by Celery and {new} is also set; "
+                    f"delete {assignment.name}."
+                )
+                continue
+            renames[assignment.name] = new
+            edits.warn(
+                f"{assignment.where}: {assignment.name} was silently ignored by Celery; renamed to {new}, "
+                "which takes effect now: review its value (and any settings.<old name> in your code)."
+            )
+        if renames:
+            rel = settings_file.source.rel
+            module = settings_file.source.module.visit(_Rename(renames))
+            detail = "renamed " + ", ".join(f"{old} -> {new}" for old, new in renames.items())
+            edits.write(rel, module.code, detail)
+
+
+def switch_result_backend(edits: ProjectEdits, facts: ProjectFacts, backend: ResultBackend) -> None:
+    """Point an existing CELERY_RESULT_BACKEND at `backend` (used by /celery:add-backend only)."""
+    chain = celery_file_chain(facts, edits.read)
+    existing = chain.assignments("CELERY_RESULT_BACKEND")
+    if not existing or backend_kind(existing[-1]) == backend:
+        return
+    current = existing[-1]
+    if backend == "none":
+        edits.warn(
+            f"{current.where}: CELERY_RESULT_BACKEND = {current.code} is kept; with "
+            "CELERY_TASK_IGNORE_RESULT = True tasks no longer store results. Remove it if nothing reads them."
+        )
+        return
+    wanted = next(s for s in backend_settings(backend, chain) if s.name == "CELERY_RESULT_BACKEND")
+    module = current.file.module.deep_replace(current.value, cst.parse_expression(wanted.code))  # type: ignore[arg-type]
+    if "os." in wanted.code:
+        module = ensure_import_os(module)  # type: ignore[arg-type]
+    edits.write(current.file.rel, module.code, f"CELERY_RESULT_BACKEND: {current.code} -> {wanted.code}")
+    edits.warn(f"{current.where}: CELERY_RESULT_BACKEND was {current.code}; now {wanted.code}.")

@@ -1,0 +1,72 @@
+"""Which functions of a tasks.py are Celery tasks, and how they are declared.
+
+`@shared_task` is what reusable Django apps should use (no import of the project's app); `@app.task` with
+the project's own app imported from `<pkg>.celery` works too; anything else (`@task` of Celery 3, `@x.task`
+of some other app) is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import libcst as cst
+
+from tools.django_celery.codemods.cst_tools import dotted_name
+from tools.django_celery.codemods.source import PythonFile
+
+TaskKind = Literal["shared_task", "project_app", "other"]
+
+
+@dataclass
+class TaskDecorator:
+    function: str
+    decorator: str  # as written, without arguments, e.g. "shared_task" or "app.task"
+    kind: TaskKind
+    where: str
+
+
+def _project_app_names(module: cst.Module, package: str) -> set[str]:
+    """Names bound by `from <pkg>.celery import app` / `from <pkg> import celery_app` (and aliases)."""
+    names = set()
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if not isinstance(small, cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
+                continue
+            source = dotted_name(small.module) if small.module is not None else None
+            if small.relative or source not in (package, f"{package}.celery"):
+                continue
+            for alias in small.names:
+                bound = alias.asname.name if alias.asname else alias.name
+                names.add(dotted_name(bound) or "")  # type: ignore[arg-type]
+    return names
+
+
+def _kind(name: str, app_names: set[str]) -> TaskKind | None:
+    if name in ("shared_task", "celery.shared_task"):
+        return "shared_task"
+    owner, _, attr = name.rpartition(".")
+    if attr == "task" and owner in app_names:
+        return "project_app"
+    if attr in ("task", "periodic_task") or name in ("task", "periodic_task"):
+        return "other"
+    return None
+
+
+def task_decorators(rel: str, text: str, package: str) -> list[TaskDecorator]:
+    source = PythonFile.parse(rel, text)
+    app_names = _project_app_names(source.module, package)
+    found = []
+    for statement in source.module.body:
+        if not isinstance(statement, cst.FunctionDef):
+            continue
+        for decorator in statement.decorators:
+            target = decorator.decorator
+            name = dotted_name(target.func if isinstance(target, cst.Call) else target) or ""
+            kind = _kind(name, app_names)
+            if kind is not None:
+                found.append(TaskDecorator(statement.name.value, name, kind, source.where(statement)))
+                break
+    return found

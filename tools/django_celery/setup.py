@@ -1,0 +1,187 @@
+"""`/celery:setup [--apps a,b] [--beat | --no-beat] [--backend django-db|redis|django-cache|none] [--broker URL]`.
+
+Integrates Celery the way Celery's "First steps with Django" does, production-grade: the app module, the
+package `__init__`, CELERY_* settings read from the environment, INSTALLED_APPS, starter tasks, dependencies,
+`.env.example` / `.gitignore`, and the migrations of the chosen apps. Explicit arguments override the
+decisions of the analysis phase. Every step is idempotent, and nothing is written unless every step
+succeeded (they run on a `ProjectEdits` workspace, committed through the journal at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from typing import NoReturn, get_args
+from urllib.parse import urlsplit, urlunsplit
+
+from tools.base import ToolError
+from tools.context import ToolContext
+from tools.django_celery.codemods.app_analysis import celery_module_path
+from tools.django_celery.codemods.celery_module import ensure_celery_module
+from tools.django_celery.codemods.dependencies import (
+    BEAT_REQUIREMENT,
+    RESULTS_REQUIREMENT,
+    Requirement,
+    celery_requirement,
+    ensure_dependencies,
+)
+from tools.django_celery.codemods.env_files import ensure_env_example, ensure_gitignore
+from tools.django_celery.codemods.init_module import ensure_init_loads_app
+from tools.django_celery.codemods.installed_apps import celery_apps, ensure_installed_apps
+from tools.django_celery.codemods.settings_block import (
+    DEFAULT_REDIS_RESULTS_URL,
+    backend_kind,
+    backend_settings,
+    broker_default,
+    cache_warning,
+    core_settings,
+    ensure_settings_block,
+    rename_old_style_settings,
+)
+from tools.django_celery.codemods.settings_chain import celery_file_chain
+from tools.django_celery.codemods.tasks_module import ensure_tasks_module
+from tools.django_celery.codemods.workspace import ProjectEdits, render_summary
+from tools.django_celery.facts import Decisions, ProjectFacts, ResultBackend
+from tools.django_celery.migrations import apply_migrations
+
+USAGE = "/celery:setup [--apps a,b] [--beat | --no-beat] [--backend django-db|redis|django-cache|none] [--broker URL]"
+BACKENDS: tuple[str, ...] = get_args(ResultBackend)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise ToolError(f"{message}. Usage: {USAGE}")
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog="/celery:setup", add_help=False)
+    parser.add_argument("--apps")
+    beat = parser.add_mutually_exclusive_group()
+    beat.add_argument("--beat", dest="beat", action="store_true", default=None)
+    beat.add_argument("--no-beat", dest="beat", action="store_false")
+    parser.add_argument("--backend", choices=BACKENDS)
+    parser.add_argument("--broker")
+    return parser
+
+
+def require_facts(ctx: ToolContext) -> ProjectFacts:
+    if ctx.facts is None:
+        raise ToolError("No project facts yet: run discovery first (it finds manage.py, settings and apps).")
+    return ctx.facts
+
+
+def setup_decisions(ctx: ToolContext, arguments: str) -> Decisions:
+    """ctx.decisions (or defaults) with the explicit arguments applied on top, marked as flags."""
+    facts = require_facts(ctx)
+    try:
+        args = _parser().parse_args(shlex.split(arguments))
+    except ValueError as exc:
+        raise ToolError(f"cannot split the arguments {arguments!r}: {exc}. Usage: {USAGE}") from exc
+    decisions = (ctx.decisions or Decisions(task_apps=[a.label for a in facts.apps])).model_copy(deep=True)
+    if args.apps is not None:
+        labels = [label.strip() for label in args.apps.split(",") if label.strip()]
+        unknown = [label for label in labels if facts.app(label) is None]
+        if unknown:
+            known = ", ".join(a.label for a in facts.apps) or "none"
+            raise ToolError(f"--apps names unknown app(s) {', '.join(unknown)}; the project's apps: {known}.")
+        decisions.task_apps, decisions.sources["task_apps"] = labels, "flag"
+    if args.beat is not None:
+        decisions.beat, decisions.sources["beat"] = args.beat, "flag"
+    if args.backend is not None:
+        decisions.result_backend, decisions.sources["result_backend"] = args.backend, "flag"
+    if args.broker is not None:
+        decisions.broker_url, decisions.sources["broker_url"] = args.broker, "flag"
+    return decisions
+
+
+def _placeholder_url(url: str, project: str) -> str:
+    """The URL with its password replaced by a placeholder, for .env.example."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return broker_default(Decisions(task_apps=[], broker_url=url))
+    host = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or ""
+    userinfo = f"{parts.username or ''}:{project}_dev_your_password_here"
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
+
+
+def env_example_values(facts: ProjectFacts, decisions: Decisions, backend: ResultBackend) -> dict[str, str]:
+    broker = _placeholder_url(decisions.broker_url, facts.project_package) if decisions.broker_url else None
+    values = {"CELERY_BROKER_URL": broker or broker_default(decisions)}
+    if backend == "redis":
+        values["CELERY_RESULT_BACKEND"] = DEFAULT_REDIS_RESULTS_URL
+    return values
+
+
+def requirements_for(decisions: Decisions, backend: ResultBackend) -> list[Requirement]:
+    broker_scheme = urlsplit(decisions.broker_url).scheme if decisions.broker_url else "redis"
+    wanted = [celery_requirement(redis=broker_scheme.startswith("redis") or backend == "redis")]
+    if backend in ("django-db", "django-cache"):
+        wanted.append(RESULTS_REQUIREMENT)
+    return [*wanted, BEAT_REQUIREMENT] if decisions.beat else wanted
+
+
+def effective_backend(edits: ProjectEdits, facts: ProjectFacts, decisions: Decisions) -> ResultBackend:
+    """The backend the settings already select wins over the decision (switching is /celery:add-backend's job)."""
+    existing = celery_file_chain(facts, edits.read).assignments("CELERY_RESULT_BACKEND")
+    if not existing:
+        return decisions.result_backend
+    kind = backend_kind(existing[-1])
+    if kind is not None and kind != decisions.result_backend:
+        edits.warn(
+            f"{existing[-1].where}: the settings already select the {kind} result backend; kept it. "
+            f"Run /celery:add-backend {decisions.result_backend} to switch."
+        )
+    return kind or decisions.result_backend
+
+
+def run_migrations(ctx: ToolContext, labels: list[str], edits: ProjectEdits) -> list[str]:
+    """Migrate the Celery apps; a failure is reported (the files are written either way)."""
+    if not labels:
+        return []
+    try:
+        return [apply_migrations(ctx, labels)]
+    except ToolError as exc:
+        edits.warn(f"migrations of {', '.join(labels)} were not applied: {exc}")
+        return []
+
+
+def run_setup(ctx: ToolContext, arguments: str) -> str:
+    facts = require_facts(ctx)
+    decisions = setup_decisions(ctx, arguments)
+    edits = ProjectEdits(ctx.project_root)
+    celery_module_existed = edits.exists(celery_module_path(facts))
+    app_variable = ensure_celery_module(edits, facts)
+    if ensure_init_loads_app(edits, facts, app_variable) and celery_module_existed:
+        edits.warn(f"{celery_module_path(facts)} existed but the package __init__ did not load it; fixed.")
+    rename_old_style_settings(edits, facts)
+    backend = effective_backend(edits, facts, decisions)
+    chain = celery_file_chain(facts, edits.read)
+    settings = core_settings(facts, decisions, chain) + backend_settings(backend, chain)
+    ensure_settings_block(edits, facts, settings, f"Celery, read by {facts.project_package}/celery.py")
+    if backend == "django-cache" and (problem := cache_warning(chain)):
+        edits.warn(problem)
+    ensure_installed_apps(edits, facts, celery_apps(backend, decisions.beat))
+    for label in decisions.task_apps:
+        ensure_tasks_module(edits, facts.app(label))  # type: ignore[arg-type]
+    ensure_dependencies(edits, facts, requirements_for(decisions, backend))
+    ensure_env_example(edits, env_example_values(facts, decisions, backend), "Celery (copy to .env)")
+    ensure_gitignore(edits)
+    if decisions.broker_url and urlsplit(decisions.broker_url).password:
+        edits.warn(
+            "The broker URL given contains a password: it was written nowhere. Put the real URL in .env "
+            "(or the environment) as CELERY_BROKER_URL."
+        )
+    reports = edits.commit(ctx.journal)
+    notes = run_migrations(ctx, celery_apps(backend, decisions.beat), edits)
+    decisions.result_backend = backend
+    ctx.decisions = decisions
+    headline = (
+        f"/celery:setup: result backend {backend}, beat {'on' if decisions.beat else 'off'}, "
+        f"tasks in {', '.join(decisions.task_apps) or 'no app'}."
+    )
+    notes.append(
+        f"Next: install the dependencies, copy .env.example to .env, then from {facts.base_dir!r} run "
+        f"`celery -A {facts.project_package} worker --loglevel=INFO`"
+        + (f" and one `celery -A {facts.project_package} beat`." if decisions.beat else ".")
+    )
+    return render_summary(headline, reports, edits.warnings, notes)
