@@ -23,7 +23,7 @@ import redis
 from tests.projects import make_startproject, run
 from tools.django_celery.facts import AppInfo, Decisions, ProjectFacts
 from tools.django_celery.live import installed_apps_check, verify_django, verify_live
-from tools.django_celery.live_overlay import BrokerChoiceError, check_broker_scheme, mask_url
+from tools.django_celery.live_overlay import BrokerChoiceError, build_overlay, check_broker_scheme, mask_url
 
 CELERY_PY = """import os
 
@@ -372,3 +372,16 @@ def test_broker_choice_and_masking() -> None:
     with pytest.raises(BrokerChoiceError, match="no fanout"):
         check_broker_scheme("sqla+sqlite:////tmp/broker.db")
     check_broker_scheme("amqp://guest:guest@localhost:5672//")
+
+
+def test_overlay_keeps_passwords_off_disk_and_copies_the_database(project: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "overlay"
+    folder.mkdir()
+    decisions = Decisions(task_apps=["polls"], result_backend="redis")
+    overlay = build_overlay(facts_for(project), decisions, folder, "redis://:s3cret@127.0.0.1:6379/0")
+    assert overlay.env["CELERY_BROKER_URL"] == "redis://:s3cret@127.0.0.1:6379/0"
+    assert overlay.env["CELERY_RESULT_BACKEND"] == "redis://:s3cret@127.0.0.1:6379/1"
+    assert overlay.env["DJANGO_SETTINGS_MODULE"] == "djint_verify_settings"
+    assert all(b"s3cret" not in path.read_bytes() for path in folder.rglob("*") if path.is_file())
+    assert overlay.database_copy is not None
+    assert overlay.database_copy.read_bytes() == (project / "db.sqlite3").read_bytes()

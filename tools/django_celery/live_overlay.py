@@ -111,27 +111,29 @@ def copy_sqlite_database(facts: ProjectFacts, folder: Path) -> Path:
 
 def overlay_source(
     facts: ProjectFacts,
-    broker_url: str,
     transport_options: dict[str, object],
     queue: str,
-    result_backend: str | None,
+    result_backend: bool,
     database_copy: Path | None,
 ) -> str:
+    """The overlay module's text. URLs come from the environment, so no password is ever written."""
     lines = [
         '"""Live-verification settings written by django-integrator; outside the project, temporary."""',
         "",
         f"from {facts.settings_module} import *  # noqa: F403",
         "",
+        "import os as _djint_os",
+        "",
         "from kombu import Queue as _DjintQueue",
         "",
-        f"CELERY_BROKER_URL = {broker_url!r}",
+        'CELERY_BROKER_URL = _djint_os.environ["CELERY_BROKER_URL"]',
         f"CELERY_BROKER_TRANSPORT_OPTIONS = {transport_options!r}",
         f"CELERY_TASK_QUEUES = [_DjintQueue({queue!r}, auto_delete=True)]",
         f"CELERY_TASK_DEFAULT_QUEUE = {queue!r}",
         "CELERY_TASK_ALWAYS_EAGER = False",
     ]
     if result_backend:
-        lines.append(f"CELERY_RESULT_BACKEND = {result_backend!r}")
+        lines.append('CELERY_RESULT_BACKEND = _djint_os.environ["CELERY_RESULT_BACKEND"]')
     if database_copy is not None:
         lines += [
             "",
@@ -170,7 +172,7 @@ def build_overlay(
     )
     database_copy = copy_sqlite_database(facts, folder) if is_sqlite(facts) else None
     (folder / f"{OVERLAY_MODULE}.py").write_text(
-        overlay_source(facts, url, transport_options, queue, result_backend, database_copy)
+        overlay_source(facts, transport_options, queue, bool(result_backend), database_copy)
     )
     env = project_process_env(
         Path(facts.interpreter), base_dir_of(facts), OVERLAY_MODULE, extra_pythonpath=[folder]
