@@ -38,8 +38,13 @@ def _insert_before_app(body: list[cst.BaseStatement], app: cst.BaseStatement, ne
     body.insert(at, new.with_changes(leading_lines=app.leading_lines))
 
 
-def _insert_after(body: list[cst.BaseStatement], anchor: cst.BaseStatement, new: cst.BaseStatement) -> None:
-    body.insert(_index(body, anchor) + 1, new.with_changes(leading_lines=[cst.EmptyLine()]))
+def _insert_after(
+    body: list[cst.BaseStatement], anchor: cst.BaseStatement, new: cst.BaseStatement
+) -> cst.BaseStatement:
+    """Put `new` below `anchor` after a blank line; returns the node as inserted."""
+    inserted = new.with_changes(leading_lines=[cst.EmptyLine()])
+    body.insert(_index(body, anchor) + 1, inserted)
+    return inserted
 
 
 def _drop_unused_settings_import(module: cst.Module) -> cst.Module:
@@ -131,9 +136,8 @@ class _Repair:
             config = _statement(
                 f'{self.app_var}.config_from_object("django.conf:settings", namespace="CELERY")\n'
             )
-            _insert_after(self.body, self.app, config)
             self.added.append('config_from_object("django.conf:settings", namespace="CELERY")')
-            return config
+            return _insert_after(self.body, self.app, config)
         if info.namespace is None:
             call = info.config.call
             quote = getattr(call.args[0].value, "quote", '"') if call.args else '"'

@@ -67,6 +67,6 @@ def task_decorators(rel: str, text: str, package: str) -> list[TaskDecorator]:
             name = dotted_name(target.func if isinstance(target, cst.Call) else target) or ""
             kind = _kind(name, app_names)
             if kind is not None:
-                found.append(TaskDecorator(statement.name.value, name, kind, source.where(statement)))
+                found.append(TaskDecorator(statement.name.value, name, kind, source.where(decorator)))
                 break
     return found

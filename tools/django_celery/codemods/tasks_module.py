@@ -76,6 +76,8 @@ def ensure_tasks_module(edits: ProjectEdits, app: AppInfo) -> None:
     if edits.exists(rel):
         edits.note(rel, "kept as it is (an existing tasks.py is never overwritten)")
         return
-    function = roundtrip_function(app)
-    extra = f", process_{snake_case(app.models[0])}, queue_process_{snake_case(app.models[0])}"
-    edits.write(rel, render_tasks_module(app), f"{function}{extra if app.models else ''}")
+    functions = [roundtrip_function(app)]
+    if app.models:
+        snake = snake_case(app.models[0])
+        functions += [f"process_{snake}", f"queue_process_{snake}"]
+    edits.write(rel, render_tasks_module(app), ", ".join(functions))
