@@ -498,3 +498,16 @@ def test_env_files_append_only_what_is_missing(tmp_path: Path) -> None:
         "schedule.\n.env\n.env.*\n!.env.example\ncelerybeat-schedule*\n"
     )
     assert edits.read(".env.example") == "DEBUG=1\nCELERY_BROKER_URL=x\n\n# c\nCELERY_RESULT_BACKEND=r\n"
+
+
+def test_a_computed_settings_default_is_left_to_the_user(tmp_path: Path) -> None:
+    code = (
+        "import os\n\nfrom celery import Celery\n\n"
+        'os.environ.setdefault("DJANGO_SETTINGS_MODULE", os.environ["APP_SETTINGS"])\n\n'
+        'app = Celery("mysite")\napp.config_from_object("django.conf:settings", namespace="CELERY")\n\n'
+        "app.autodiscover_tasks()\n"
+    )
+    write(tmp_path, {"mysite/celery.py": code, "mysite/settings.py": ""})
+    edits = ProjectEdits(tmp_path)
+    ensure_celery_module(edits, hand_facts(tmp_path))
+    assert edits.read("mysite/celery.py") == code and edits.warnings == []

@@ -60,17 +60,22 @@ def check_celery_module(facts: ProjectFacts, decisions: Decisions) -> CheckResul
     if info.setdefault is None:
         problems.append("DJANGO_SETTINGS_MODULE is never set before the app is created")
     else:
-        issue = settings_module_problem(info.settings_module, facts, reader)
+        where = info.setdefault.where
+        issue = (
+            None
+            if info.settings_module_computed
+            else settings_module_problem(info.settings_module, facts, reader)
+        )
         if issue:
-            problems.append(f"{info.setdefault.where}: {issue}")
+            problems.append(f"{where}: {issue}")
         elif not info.setdefault_first:
-            problems.append(
-                f"{info.setdefault.where}: DJANGO_SETTINGS_MODULE is set after Celery() is created"
+            problems.append(f"{where}: DJANGO_SETTINGS_MODULE is set after Celery() is created")
+        elif info.settings_module_computed:
+            found.append(
+                f"{where}: DJANGO_SETTINGS_MODULE defaults to a computed value (not checked statically)"
             )
         else:
-            found.append(
-                f"{info.setdefault.where}: DJANGO_SETTINGS_MODULE defaults to {info.settings_module}"
-            )
+            found.append(f"{where}: DJANGO_SETTINGS_MODULE defaults to {info.settings_module}")
     if info.config is None:
         problems.append("no config_from_object(...): Django settings are not read")
     elif info.config_source not in DJANGO_SETTINGS_SOURCES or info.namespace != "CELERY":

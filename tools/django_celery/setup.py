@@ -80,11 +80,14 @@ def setup_decisions(ctx: ToolContext, arguments: str) -> Decisions:
     decisions = (ctx.decisions or Decisions(task_apps=[a.label for a in facts.apps])).model_copy(deep=True)
     if args.apps is not None:
         labels = [label.strip() for label in args.apps.split(",") if label.strip()]
-        unknown = [label for label in labels if facts.app(label) is None]
-        if unknown:
-            known = ", ".join(a.label for a in facts.apps) or "none"
-            raise ToolError(f"--apps names unknown app(s) {', '.join(unknown)}; the project's apps: {known}.")
         decisions.task_apps, decisions.sources["task_apps"] = labels, "flag"
+    unknown = [label for label in decisions.task_apps if facts.app(label) is None]
+    if unknown:
+        known = ", ".join(a.label for a in facts.apps) or "none"
+        raise ToolError(
+            f"unknown app(s) {', '.join(unknown)} chosen for tasks; the project's apps: {known}. "
+            "Pass --apps with labels from that list."
+        )
     if args.beat is not None:
         decisions.beat, decisions.sources["beat"] = args.beat, "flag"
     if args.backend is not None:

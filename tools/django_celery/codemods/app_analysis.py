@@ -51,6 +51,11 @@ class CeleryModuleInfo:
     autodiscover: Located | None = None
 
     @property
+    def settings_module_computed(self) -> bool:
+        """The default is an expression (e.g. read from the environment): it cannot be checked statically."""
+        return self.settings_module is None and self.settings_module_node is not None
+
+    @property
     def setdefault_first(self) -> bool:
         return self.setdefault is not None and self.app is not None and self.setdefault.index < self.app.index
 

@@ -27,8 +27,8 @@ def _index(body: list[cst.BaseStatement], node: cst.BaseStatement) -> int:
     return next(i for i, statement in enumerate(body) if statement is node)
 
 
-def _statement(code: str, leading: object = ()) -> cst.BaseStatement:
-    return cst.parse_statement(code).with_changes(leading_lines=list(leading))  # type: ignore[call-overload]
+def _statement(code: str) -> cst.BaseStatement:
+    return cst.parse_statement(code)
 
 
 def _insert_before_app(body: list[cst.BaseStatement], app: cst.BaseStatement, new: cst.BaseStatement) -> None:
@@ -95,6 +95,7 @@ class _Repair:
         self.app: cst.BaseStatement = info.app.statement  # type: ignore[union-attr]
         self.added: list[str] = []
         self.needs_os = False
+        self.dropped_legacy_lambda = False
 
     def _replace(self, old: cst.BaseStatement, new: cst.CSTNode) -> cst.BaseStatement:
         self.body[_index(self.body, old)] = new  # type: ignore[assignment]
@@ -110,7 +111,7 @@ class _Repair:
             return
         setdefault = info.setdefault.statement
         problem = settings_module_problem(info.settings_module, self.facts, self.edits.read)
-        if problem and info.settings_module_node is not None:
+        if problem and isinstance(info.settings_module_node, cst.SimpleString):
             quote = getattr(info.settings_module_node, "quote", '"')
             literal = string_literal(self.facts.settings_module, quote)
             setdefault = self._replace(
@@ -177,6 +178,7 @@ class _Repair:
                 info.autodiscover.statement.deep_replace(call, call.with_changes(args=[])),
             )
             self.added.append(f"autodiscover_tasks({args}) replaced by autodiscover_tasks()")
+            self.dropped_legacy_lambda = True
             self.edits.warn(
                 f"{info.autodiscover.where}: autodiscover_tasks({args}) finds no tasks for apps listed as "
                 "AppConfig paths; replaced by autodiscover_tasks(), which asks Django's app registry."
@@ -188,7 +190,7 @@ class _Repair:
         module = self.info.source.module.with_changes(body=self.body)
         if self.needs_os:
             module = ensure_import_os(module)
-        return _drop_unused_settings_import(module)
+        return _drop_unused_settings_import(module) if self.dropped_legacy_lambda else module
 
 
 def ensure_celery_module(edits: ProjectEdits, facts: ProjectFacts) -> str:

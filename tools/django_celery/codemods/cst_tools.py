@@ -62,10 +62,6 @@ def assigned_names(statement: cst.BaseSmallStatement) -> list[str]:
     return []
 
 
-def code_of(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)
-
-
 def quote_style(sequence: SequenceLiteral) -> str:
     """The quote character most of the literal's strings use (double when there are none)."""
     quotes = [e.value.quote for e in sequence.elements if isinstance(e.value, cst.SimpleString)]
