@@ -10,16 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urldefrag
 
-from tools.django_celery.checks import STATIC_CHECKS
-from tools.django_celery.discovery import discover_project
-from tools.django_celery.migrations import check_migrations
-
 from agent.checklist import CHECKLIST, CheckResult, result
 from agent.config import RunOptions
 from agent.state import RunContext, RunState
 from tools.context import Ledger
+from tools.django_celery.checks import STATIC_CHECKS
+from tools.django_celery.discovery import discover_project
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.live import verify_live
+from tools.django_celery.migrations import check_migrations
 
 QUESTION_TOPICS = ("task_apps", "beat", "result_backend")
 
@@ -122,7 +121,7 @@ def implementation_gate(state: RunState, context: RunContext) -> list[CheckResul
 def verification_gate(state: RunState, context: RunContext) -> list[CheckResult]:
     facts, decisions = _fresh_facts(state), Decisions.model_validate(state["decisions"])
     live = verify_live(facts, decisions, broker_url=decisions.broker_url)
-    return [check_migrations(facts, decisions), *live.results]
+    return [check_migrations(facts, decisions), *live.checks]
 
 
 def _fresh_facts(state: RunState) -> ProjectFacts:

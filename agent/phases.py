@@ -20,7 +20,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
-from tools.django_celery.discovery import DiscoveryError, discover_project
 
 from agent.config import RunOptions
 from agent.decisions import default_answer, infer_topic, initial_decisions
@@ -29,6 +28,7 @@ from agent.prompting import kickoff_message, system_message
 from agent.session import context_for, run_dir, tool_context
 from agent.state import RunContext, RunState
 from tools.context import ToolContext
+from tools.django_celery.discovery import DiscoveryError, discover_project
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.journal import Journal
 from tools.registry import build_tools
@@ -54,6 +54,8 @@ def _enter(phase: str):
         if state.get("phase") == phase:  # back from a failed gate: the feedback message is already there
             return {"phase_done": False}
         updates: dict[str, Any] = {"phase": phase, "phase_done": False, "answers": {}}
+        context.transcript.write("phase", phase=phase, attempt=1)
+        context.progress("phase", {"phase": phase, "title": context.definition.phase(phase).title})  # type: ignore[arg-type]
         if phase == "discovery":
             try:
                 updates |= _discover(state, context)
@@ -61,8 +63,6 @@ def _enter(phase: str):
                 context.progress("error", {"phase": phase, "message": str(exc)})
                 return updates | {"status": "error", "error": str(exc)}
         view: RunState = {**state, **updates}  # type: ignore[typeddict-item]
-        context.transcript.write("phase", phase=phase, attempt=state.get("tries", {}).get(phase, 0) + 1)
-        context.progress("phase", {"phase": phase, "title": context.definition.phase(phase).title})  # type: ignore[arg-type]
         messages = [
             RemoveMessage(id=REMOVE_ALL_MESSAGES),
             system_message(context.definition, context.skills, phase),
@@ -184,12 +184,14 @@ def tools_node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         context.transcript,
         state["phase"],
     )
+    args_by_id = {call["id"]: call["args"] for call in reply.tool_calls}
     for message in outcome.messages:
         context.progress(
             "tool",
             {
                 "phase": state["phase"],
                 "name": message.name,
+                "args": args_by_id.get(message.tool_call_id, {}),
                 "status": message.status,
                 "content": message.content,
             },

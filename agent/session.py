@@ -50,7 +50,7 @@ def build_context(
     transcript = TranscriptWriter(run_dir(run_id, home) / "transcript.jsonl")
     context = RunContext(
         definition=definition,
-        permissions=Permissions.from_definition(definition),
+        permissions=Permissions.from_definition(definition, project_root=Path(options.project)),
         model=model,
         model_label=model_label or type(model).__name__,
         skills=SkillLibrary.discover(SKILLS_DIR),

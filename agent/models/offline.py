@@ -160,8 +160,8 @@ class OfflinePolicy(BaseChatModel):
         facts = run.get("facts") or {}
         manage = facts.get("manage_py", "manage.py")
         if phase == "discovery":
-            reads = [{"name": "Read", "args": {"file_path": manage}}]
-            reads += [{"name": "Read", "args": {"file_path": f}} for f in facts.get("settings_files", [])[:3]]
+            reads = [{"name": "Read", "args": {"path": manage}}]
+            reads += [{"name": "Read", "args": {"path": f}} for f in facts.get("settings_files", [])[:3]]
             reads.append({"name": "Glob", "args": {"pattern": "**/apps.py"}})
             batches: list[Batch] = [("Reading the project structure: manage.py, settings, apps.", reads)]
             sources = decisions.get("sources", {})

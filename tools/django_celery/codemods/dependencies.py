@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from tools.django_celery.codemods.workspace import ProjectEdits
 from tools.django_celery.facts import ProjectFacts
+from tools.django_celery.project_scan import dependency_styles
 
 FileKind = Literal["requirements", "pep621", "poetry", "pipfile"]
 LOCK_HINTS = {"poetry.lock": "poetry lock", "Pipfile.lock": "pipenv lock", "uv.lock": "uv lock"}
@@ -227,8 +229,11 @@ def _priority(rel: str) -> int:
 
 def dependency_target(edits: ProjectEdits, facts: ProjectFacts) -> tuple[str, FileKind] | None:
     """The file new dependencies belong in: the first (by convention) that declares Django, else the first."""
+    # Re-scan the disk: facts may predate a file an earlier command of this run created.
+    root = Path(facts.root)
+    on_disk = dependency_styles(root, (root / facts.base_dir).resolve())
     candidates = []
-    for rel in sorted(facts.dependency_files, key=_priority):
+    for rel in sorted(set(facts.dependency_files) | set(on_disk), key=lambda r: (_priority(r), r)):
         text = edits.read(rel)
         kind = classify(rel, text) if text is not None else None
         if kind is not None:
