@@ -60,6 +60,6 @@ def run_add_backend(ctx: ToolContext, arguments: str) -> str:
     reports = edits.commit(ctx.journal)
     notes = run_migrations(ctx, apps, edits)
     decisions = (ctx.decisions or Decisions(task_apps=[a.label for a in facts.apps])).model_copy(deep=True)
-    decisions.result_backend, decisions.sources["result_backend"] = backend, "flag"
+    decisions.override("result_backend", backend)
     ctx.decisions = decisions
     return render_summary(f"/celery:add-backend: result backend {backend}.", reports, edits.warnings, notes)

@@ -102,3 +102,13 @@ class Decisions(BaseModel):
     dispatch: DispatchStrategy = "on_commit"
     broker_url: str | None = None  # None = the embedded broker for verification
     sources: dict[str, DecisionSource] = Field(default_factory=dict)  # decision name -> where it came from
+
+    def override(self, name: str, value: object) -> None:
+        """Apply an explicit argument; it becomes a "flag" decision only when it changes the value.
+
+        A slash command that merely repeats a decision (the runtime passes the decided backend to
+        /celery:add-backend) must not erase that the user answered it.
+        """
+        if getattr(self, name) != value:
+            setattr(self, name, value)
+            self.sources[name] = "flag"

@@ -80,7 +80,7 @@ def setup_decisions(ctx: ToolContext, arguments: str) -> Decisions:
     decisions = (ctx.decisions or Decisions(task_apps=[a.label for a in facts.apps])).model_copy(deep=True)
     if args.apps is not None:
         labels = [label.strip() for label in args.apps.split(",") if label.strip()]
-        decisions.task_apps, decisions.sources["task_apps"] = labels, "flag"
+        decisions.override("task_apps", labels)
     unknown = [label for label in decisions.task_apps if facts.app(label) is None]
     if unknown:
         known = ", ".join(a.label for a in facts.apps) or "none"
@@ -89,11 +89,11 @@ def setup_decisions(ctx: ToolContext, arguments: str) -> Decisions:
             "Pass --apps with labels from that list."
         )
     if args.beat is not None:
-        decisions.beat, decisions.sources["beat"] = args.beat, "flag"
+        decisions.override("beat", args.beat)
     if args.backend is not None:
-        decisions.result_backend, decisions.sources["result_backend"] = args.backend, "flag"
+        decisions.override("result_backend", args.backend)
     if args.broker is not None:
-        decisions.broker_url, decisions.sources["broker_url"] = args.broker, "flag"
+        decisions.override("broker_url", args.broker)
     return decisions
 
 

@@ -1,0 +1,157 @@
+"""The whole agent, end to end: CLI → five phases with gates → a live worker, on real startproject projects.
+
+These are the issue's acceptance checks: 11/11 with no API key and no server, a second run changes no
+file, the diff touches only the expected files, undo and failed runs leave the project byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.cli import main
+from agent.config import RunOptions
+from agent.runner import Runner
+from agent.transcript import read_transcript
+
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "django-integrator.md"
+EXPECTED_CHANGES = {
+    "mysite/celery.py",
+    "mysite/__init__.py",
+    "mysite/settings.py",
+    "polls/tasks.py",
+    "requirements.txt",
+    ".env.example",
+    ".gitignore",
+    "db.sqlite3",
+}
+
+pytestmark = pytest.mark.live
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    code = main(["run", "--yes", "--json", "--no-network", *args])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip() else {}
+
+
+def error_results(transcript: str) -> list[dict]:
+    return [
+        e
+        for e in read_transcript(Path(transcript))
+        if e["type"] == "tool_result" and str(e.get("content", "")).startswith(("Error", "Refused"))
+    ]
+
+
+def test_run_passes_all_eleven_and_second_run_changes_nothing(
+    startproject: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(startproject)
+    code, report = run_cli([str(startproject)], capsys)
+    assert code == 0, report.get("error")
+    assert [c["passed"] for c in report["checklist"]] == [True] * 11
+    changed = {p for p, data in snapshot(startproject).items() if before.get(p) != data}
+    assert changed == EXPECTED_CHANGES
+    assert set(report["changed_files"]) == EXPECTED_CHANGES
+    assert error_results(report["transcript"]) == []
+
+    after_first = snapshot(startproject)
+    code, second = run_cli([str(startproject)], capsys)
+    assert code == 0
+    assert second["changed_files"] == []
+    assert snapshot(startproject) == after_first
+
+
+def test_seed_definition_loaded_unchanged_drives_a_passing_run(
+    startproject: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not SEED.is_file():
+        pytest.skip("../shared/seed is not beside this clone")
+    code, report = run_cli([str(startproject), "--definition", str(SEED)], capsys)
+    assert code == 0, report.get("error")
+    assert all(c["passed"] for c in report["checklist"])
+    events = list(read_transcript(Path(report["transcript"])))
+    calls = [(e["name"], e["args"]) for e in events if e["type"] == "tool_call"]
+    # The seed's directives, executed: its skill, both slash commands, its discovery documentation.
+    assert ("Skill", {"skill": "celery:framework-integrations"}) in calls
+    assert ("SlashCommand", {"command": "/celery:setup"}) in calls
+    assert ("SlashCommand", {"command": "/celery:add-backend django-db"}) in calls
+    fetched = {args["url"] for name, args in calls if name == "WebFetch"}
+    assert "https://docs.celeryq.dev/en/stable/django/first-steps-with-django.html" in fetched
+    # Edit is not in the seed's allowed-tools, so the model never even sees it.
+    header = events[0]
+    assert header["type"] == "header" and header["definition"] == str(SEED)
+
+
+def test_undo_restores_the_project_byte_for_byte(
+    startproject: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(startproject)
+    code, _ = run_cli([str(startproject)], capsys)
+    assert code == 0
+    assert main(["undo", str(startproject)]) == 0
+    assert snapshot(startproject) == before
+
+
+def test_a_run_that_fails_its_gate_leaves_the_project_untouched(
+    startproject: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(startproject)
+    code, report = run_cli(
+        [str(startproject), "--broker", "redis://127.0.0.1:6390/0", "--max-tries", "1"], capsys
+    )
+    assert code == 1
+    assert report["status"] == "failed"
+    failed = {c["key"]: c["evidence"] for c in report["checklist"] if not c["passed"]}
+    assert "worker_starts" in failed and "redis://127.0.0.1:6390/0" in failed["worker_starts"]
+    assert report["rolled_back"] is True
+    assert snapshot(startproject) == before
+
+
+def test_interrupted_run_is_put_back(startproject: Path) -> None:
+    """Ctrl-C in the middle of implementation: the project is restored before the exception propagates."""
+    before = snapshot(startproject)
+
+    def interrupt_at_implementation_gate(event: str, data: dict) -> None:
+        if event == "gate_start" and data["phase"] == "implementation":
+            raise KeyboardInterrupt
+
+    runner = Runner(
+        RunOptions(project=str(startproject), allow_network=False), progress=interrupt_at_implementation_gate
+    )
+    with pytest.raises(KeyboardInterrupt):
+        runner.start()
+    runner.close()
+    assert snapshot(startproject) == before
+
+
+def test_interactive_answers_drive_the_decisions(startproject: Path) -> None:
+    runner = Runner(RunOptions(project=str(startproject), interactive=True, allow_network=False))
+    outcome = runner.start()
+    asked = []
+    answers = {"task_apps": "polls", "beat": "no", "result_backend": "no results, ignore them"}
+    while outcome.question is not None:
+        asked.append(outcome.question["topic"])
+        outcome = runner.answer(answers[outcome.question["topic"]])
+    runner.close()
+    assert asked == ["task_apps", "beat", "result_backend"]
+    assert outcome.report is not None and outcome.report.status == "passed"
+    assert outcome.report.decisions["result_backend"] == "none"
+    assert outcome.report.decisions["sources"]["result_backend"] == "asked"
+    assert "django_celery_results" not in (startproject / "mysite" / "settings.py").read_text()
+
+
+def test_not_a_django_project_is_a_clear_input_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "README.md").write_text("not django\n")
+    code = main(["run", "--yes", str(tmp_path)])
+    output = capsys.readouterr()
+    assert code == 2
+    assert "manage.py" in output.out + output.err
