@@ -59,8 +59,35 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep the changes of a run that did not pass (default: put the project back)",
     )
+    parser.add_argument(
+        "--install-deps",
+        action="store_true",
+        help="consent to pip-install missing packages (celery, …) into the project's interpreter",
+    )
+    parser.add_argument(
+        "--project-tests",
+        action="store_true",
+        help="run the project's own tests before and after; a test that breaks fails the run",
+    )
+    _consent(parser, "rewrite-dispatch", "rewrite existing .delay() calls inside transactions to on_commit")
+    _consent(parser, "rename-settings", "rename old-style Celery setting names (e.g. CELERY_ALWAYS_EAGER)")
+    parser.add_argument("--queues", help="comma-separated queues to route tasks to (default: ask, or none)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the model's narration")
+
+
+def _consent(parser: argparse.ArgumentParser, name: str, what: str) -> None:
+    """--NAME / --no-NAME; unset means: ask in interactive runs, do not do it otherwise."""
+    dest = name.replace("-", "_")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        f"--{name}", dest=dest, action="store_true", default=None, help=f"{what} (default: ask)"
+    )
+    group.add_argument(f"--no-{name}", dest=dest, action="store_false", help="do not; only report")
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("run_id")
     runs = sub.add_parser("runs", help="list the runs recorded for a project")
     runs.add_argument("path")
+    evals = sub.add_parser(
+        "eval", help="eval cases: `eval run` (report table), `eval replay TRANSCRIPT…`", add_help=False
+    )
+    evals.add_argument("eval_args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -104,11 +135,16 @@ def _options(args: argparse.Namespace, project: Path, interactive: bool) -> RunO
         python=args.python,
         backend=args.backend,
         beat=args.beat,
-        apps=[a.strip() for a in args.apps.split(",") if a.strip()] if args.apps else None,
+        apps=_csv(args.apps),
         broker_url=args.broker_url,
         allow_network=not args.no_network,
         max_gate_tries=max(1, args.max_tries),
         keep_on_failure=args.keep_on_failure,
+        install_deps=args.install_deps,
+        project_tests=args.project_tests,
+        rewrite_dispatch=args.rewrite_dispatch,
+        rename_settings=args.rename_settings,
+        queues=_csv(args.queues),
     )
 
 
@@ -204,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         return _resume(args.run_id)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "eval":
+        from agent.evals.commands import main as eval_main
+
+        return eval_main(args.eval_args)
     interactive = args.command == "chat" or (not args.yes and sys.stdin.isatty())
     project = Path(args.path)
     if not project.is_dir():
