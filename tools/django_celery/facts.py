@@ -101,6 +101,12 @@ class Decisions(BaseModel):
     beat: bool = False
     dispatch: DispatchStrategy = "on_commit"
     broker_url: str | None = None  # None = the embedded broker for verification
+    # Consents for changes to the user's own code (False = report only): rewriting unsafe dispatch sites to
+    # wait for COMMIT, renaming deprecated setting names, and routing tasks to dedicated queues
+    # ("queue" for the app of that label, or "queue:<app label or task name>"; [] = no routing).
+    rewrite_dispatch: bool = False
+    rename_settings: bool = False
+    queues: list[str] = Field(default_factory=list)
     sources: dict[str, DecisionSource] = Field(default_factory=dict)  # decision name -> where it came from
 
     def override(self, name: str, value: object) -> None:
