@@ -13,6 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from agent.chat import ask_at_terminal, chat
 from agent.config import RunOptions
 from agent.console import Console
 from agent.definition import DefinitionError
@@ -112,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     undo = sub.add_parser("undo", help="put the project back exactly as it was before a run")
     undo.add_argument("path")
     undo.add_argument("--run", help="the run id to undo (default: the latest finished run)")
+    diff = sub.add_parser("diff", help="show what a run changed in the project (unified diff)")
+    diff.add_argument("path")
+    diff.add_argument("--run", help="the run id (default: the latest run)")
     resume = sub.add_parser(
         "resume", help="continue a run that crashed or was closed, from its last checkpoint"
     )
@@ -148,22 +152,10 @@ def _options(args: argparse.Namespace, project: Path, interactive: bool) -> RunO
     )
 
 
-def _ask(console: Console, question: dict) -> str:
-    console.line()
-    console.line(console.paint(f"  ? {question['question']}", "\033[1m"))
-    if question.get("options"):
-        console.line("    options: " + " | ".join(question["options"]))
-    try:
-        answer = input(f"    [{question['default']}] > ").strip()
-    except EOFError:
-        answer = ""
-    return answer or question["default"]
-
-
 def drive(runner: Runner, console: Console, outcome: RunOutcome) -> RunReport:
     """Answer questions at the terminal until the run ends."""
     while outcome.question is not None:
-        outcome = runner.answer(_ask(console, outcome.question))
+        outcome = runner.answer(ask_at_terminal(console, outcome.question))
     assert outcome.report is not None
     return outcome.report
 
@@ -219,6 +211,15 @@ def _undo(path: Path, run_id: str | None) -> int:
     return EXIT_PASSED
 
 
+def _diff(path: Path, run_id: str | None) -> int:
+    journals = [j for j in Journal.runs_for(path) if run_id in (None, j.index.run_id)]
+    if not journals:
+        print(f"django-integrator: no run recorded for {path.resolve()}.", file=sys.stderr)
+        return EXIT_INPUT
+    print(journals[-1].diff() or "(the run left no change)", end="")
+    return EXIT_PASSED
+
+
 def _runs(path: Path) -> int:
     journals = Journal.runs_for(path)
     if not journals:
@@ -244,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         from agent.evals.commands import main as eval_main
 
         return eval_main(args.eval_args)
-    interactive = args.command == "chat" or (not args.yes and sys.stdin.isatty())
+    if args.command == "diff":
+        return _diff(Path(args.path), args.run)
     project = Path(args.path)
     if not project.is_dir():
         print(
@@ -252,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INPUT
+    if args.command == "chat":
+        return chat(_options(args, project, interactive=True))
+    interactive = not args.yes and sys.stdin.isatty()
     return execute(_options(args, project, interactive), args.json, args.verbose)
 
 

@@ -149,11 +149,16 @@ def _budget_exceeded(options: RunOptions, usage: dict[str, Any]) -> str | None:
 
 
 def ask_node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Interrupt once per unanswered question; no side effects, so re-running it on resume is harmless."""
+    """Interrupt once per unanswered question; no side effects, so re-running it on resume is harmless.
+
+    LangGraph re-executes this node from the top on every resume, so the transcript events are written
+    only once every question has its answer (the one execution that runs to the end).
+    """
     context = context_for(state, runtime.context)
     answers = dict(state.get("answers", {}))
     facts = ProjectFacts.model_validate(state["facts"])
     decisions = Decisions.model_validate(state["decisions"])
+    asked = []
     for call in pending_questions(state["messages"][-1].tool_calls, answers):
         args = call["args"]
         topic = args.get("topic") or infer_topic(args.get("question", ""))
@@ -163,10 +168,11 @@ def ask_node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             "topic": topic,
             "default": default_answer(topic, facts, decisions),
         }
-        context.transcript.write("interrupt", phase=state["phase"], id=call["id"], **payload)
-        answer = interrupt(payload)
-        context.transcript.write("answer", phase=state["phase"], id=call["id"], answer=answer)
-        answers[call["id"]] = str(answer).strip() or payload["default"]
+        answers[call["id"]] = str(interrupt(payload)).strip() or payload["default"]
+        asked.append((call["id"], payload))
+    for call_id, payload in asked:
+        context.transcript.write("interrupt", phase=state["phase"], id=call_id, **payload)
+        context.transcript.write("answer", phase=state["phase"], id=call_id, answer=answers[call_id])
     return {"answers": answers}
 
 

@@ -8,6 +8,7 @@ killed run leaves a journal that `undo` can apply.
 
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 import tempfile
@@ -174,6 +175,26 @@ class Journal:
             elif not current.exists() or current.read_bytes() != self.original_bytes(entry):
                 changed.append(entry.path)
         return changed
+
+    def diff(self) -> str:
+        """A unified diff of every text file the run changed (binary files, such as a database, by name)."""
+        chunks = []
+        for rel in self.changed_files():
+            entry = self._entry(rel)
+            assert entry is not None
+            before = self.original_bytes(entry) or b""
+            current = self.project_root / rel
+            after = current.read_bytes() if current.is_file() else b""
+            try:
+                old_lines = before.decode("utf-8").splitlines(keepends=True)
+                new_lines = after.decode("utf-8").splitlines(keepends=True)
+            except UnicodeDecodeError:
+                chunks.append(f"Binary file {rel} changed\n")
+                continue
+            source = f"a/{rel}" if entry.existed else "/dev/null"
+            target = f"b/{rel}" if current.exists() else "/dev/null"
+            chunks.append("".join(difflib.unified_diff(old_lines, new_lines, source, target)))
+        return "".join(chunks)
 
     def original_bytes(self, entry: JournalEntry) -> bytes | None:
         if not entry.existed or entry.backup is None:
