@@ -3,7 +3,8 @@
 A targeted question is answered by the user in interactive runs; non-interactive runs take the
 definition's recommended option (django-celery-results, on_commit dispatch) or the runtime's documented
 default where the definition recommends none (no periodic tasks; every local app gets tasks), and the
-ledger records that the default was taken.
+ledger records that the default was taken. Consents to change the user's own code (rewrite unsafe dispatch,
+rename deprecated settings) default to no, and no queues are routed unless someone names them.
 """
 
 from __future__ import annotations
@@ -15,8 +16,21 @@ from typing import Literal
 from agent.config import RunOptions
 from tools.django_celery.facts import Decisions, ProjectFacts, ResultBackend
 
-Topic = Literal["task_apps", "beat", "result_backend", "dispatch", "other"]
+Topic = Literal[
+    "task_apps",
+    "beat",
+    "result_backend",
+    "dispatch",
+    "rewrite_dispatch",
+    "rename_settings",
+    "queues",
+    "other",
+]
+CONSENT_TOPICS: tuple[Topic, ...] = ("rewrite_dispatch", "rename_settings")
 TOPIC_KEYWORDS: tuple[tuple[Topic, tuple[str, ...]], ...] = (
+    ("queues", ("queue", "routing", "route ")),
+    ("rename_settings", ("rename", "setting name")),
+    ("rewrite_dispatch", ("rewrite",)),
     ("beat", ("periodic", "beat", "schedul")),
     ("result_backend", ("result", "backend")),
     ("task_apps", ("apps", "app will", "which django app")),
@@ -74,14 +88,28 @@ def initial_decisions(facts: ProjectFacts, options: RunOptions) -> Decisions:
         beat, sources["beat"] = False, "default"
 
     sources["dispatch"] = "default"
+    for consent in CONSENT_TOPICS:
+        sources[consent] = "flag" if getattr(options, consent) is not None else "default"
+    sources["queues"] = "flag" if options.queues is not None else "default"
     return Decisions(
         task_apps=task_apps,
         result_backend=backend,
         beat=beat,
         dispatch="on_commit",
         broker_url=options.broker_url or os.environ.get("CELERY_BROKER_URL") or None,
+        rewrite_dispatch=bool(options.rewrite_dispatch),
+        rename_settings=bool(options.rename_settings),
+        queues=list(options.queues or []),
         sources=sources,  # type: ignore[arg-type]
     )
+
+
+def queue_specs(answer: str) -> list[str]:
+    """Routing specs from a free-text answer: "no" -> [], "emails:polls, reports" -> both specs."""
+    tokens = re.findall(r"[A-Za-z_][\w.-]*(?::[\w.*-]+)?", answer)
+    if not tokens or tokens[0].lower() in ("no", "none", "nothing", "skip", "default"):
+        return []
+    return [t for t in tokens if t.lower() not in ("yes", "and", "to", "for", "queue", "queues")]
 
 
 def _existing_backend(facts: ProjectFacts) -> ResultBackend | None:
@@ -104,6 +132,10 @@ def default_answer(topic: Topic, facts: ProjectFacts, decisions: Decisions) -> s
         return decisions.result_backend
     if topic == "dispatch":
         return decisions.dispatch
+    if topic in CONSENT_TOPICS:  # a change to the user's own code needs an explicit yes
+        return "yes" if getattr(decisions, topic) else "no"
+    if topic == "queues":
+        return ", ".join(decisions.queues) or "none"
     return "Proceed with the recommended defaults."
 
 
@@ -131,6 +163,13 @@ def apply_answer(topic: Topic, answer: str, facts: ProjectFacts, decisions: Deci
             "immediate" if "immediate" in text else "signals" if "signal" in text else "on_commit"
         )
         understood = f"dispatch strategy: {decisions.dispatch}"
+    elif topic in CONSENT_TOPICS:
+        consent = text.startswith(("y", "true", "ok", "sure", "please", "rewrite", "rename", "go ahead"))
+        setattr(decisions, topic, consent)
+        understood = f"{topic.replace('_', ' ')}: {'yes' if consent else 'no, report only'}"
+    elif topic == "queues":
+        decisions.queues = queue_specs(answer)
+        understood = f"queues: {', '.join(decisions.queues) or 'none (no routing)'}"
     else:
         return "noted"
     decisions.sources[topic] = source  # type: ignore[index]
