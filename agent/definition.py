@@ -2,7 +2,7 @@
 
 The runtime must do what the file says, so the loader reads more than the frontmatter: the five numbered
 phase sections under the approach heading with their `Skill(...)`, `SlashCommand(...)` and `WebFetch: <url>`
-directives (and the conditions those hang on), the discovery phase's targeted questions, the decision
+directives (and the conditions those hang on), the targeted questions of discovery and analysis, the decision
 framework, and the self-verification checklist. Parsing goes by structure and keywords, not by exact
 wording, so the seed and our own definition (same format, different words) load alike. Every problem is a
 DefinitionError "<file>:<line>: <problem>. <how to fix>".
@@ -62,6 +62,14 @@ _WHEN_KEYWORDS = (
     ("transaction", "transactions"),
     ("signal", "signals"),
 )
+_CONDITIONAL_QUESTION = re.compile(r"^(?P<condition>(?:if|when|only)\b[^:\"“]*):\s*(?P<question>.+)$", re.I)
+_QUESTION_WHEN = (  # conditions on what discovery found, e.g. "If `.delay()` runs inside a transaction"
+    ("delay", "unsafe_dispatch"),
+    ("dispatch", "unsafe_dispatch"),
+    ("transaction", "unsafe_dispatch"),
+    ("setting name", "old_settings"),
+    ("deprecated", "old_settings"),
+)
 
 
 class DefinitionError(ValueError):
@@ -106,9 +114,11 @@ class DecisionSpec(_Frozen):
 
 
 class QuestionSpec(_Frozen):
-    key: str  # "task_apps" | "beat" | "result_backend", or a slug of an unknown question
+    key: str  # "task_apps" | "beat" | "result_backend" | "queues" | ..., or a slug of an unknown question
     text: str
     line: int
+    phase: Phase = "discovery"  # the phase whose section lists it (discovery or analysis)
+    when: str | None = None  # its normalised condition ("unsafe_dispatch", "old_settings"); None = always
 
 
 class AgentDefinition(_Frozen):
@@ -174,7 +184,7 @@ def load_definition(path: Path, project_root: Path | None = None) -> AgentDefini
         phases=phases,
         skill_mentions=_unique(m["a"] or m["b"] for m in _SKILL_MENTION.finditer(body)),
         slash_commands=_unique([*_SLASH_MENTION.findall(body), *directive_commands]),
-        questions=_questions(phase_sections[0][0]),
+        questions=_questions([(PHASES[i], section) for i, (section, _) in enumerate(phase_sections[:2])]),
         decisions=_decisions(sections),
         checklist=_checklist(sections),
     )
@@ -501,18 +511,33 @@ def _when(condition: str | None) -> str | None:
 # ---- questions, decisions, checklist --------------------------------------------------------------------
 
 
-def _questions(discovery: _Section) -> list[QuestionSpec]:
-    """The discovery phase's questions: bullets (quoted or not) that end with a question mark."""
+def _questions(sections: list[tuple[Phase, _Section]]) -> list[QuestionSpec]:
+    """Questions of the discovery and analysis phases: bullets (quoted or not) that end with a question
+    mark, optionally after a condition on what discovery found (`If ... were found: "...?"`)."""
     questions = []
-    for text, line in _bullets(discovery):
-        question = text.strip("\"'“”`*").strip()
-        if question.endswith("?"):
-            questions.append(QuestionSpec(key=_question_key(question), text=question, line=line.number))
+    for phase, section in sections:
+        for text, line in _bullets(section):
+            conditional = _CONDITIONAL_QUESTION.match(text)
+            question = (conditional["question"] if conditional else text).strip("\"'“”`*").strip()
+            if question.endswith("?"):
+                when = _question_when(conditional["condition"]) if conditional else None
+                key = _question_key(question)
+                questions.append(
+                    QuestionSpec(key=key, text=question, line=line.number, phase=phase, when=when)
+                )
     return questions
+
+
+def _question_when(condition: str) -> str:
+    lowered = condition.lower()
+    return next((key for word, key in _QUESTION_WHEN if word in lowered), _slug(lowered))
 
 
 def _question_key(text: str) -> str:
     lowered = text.lower()
+    for word, key in (("queue", "queues"), ("rename", "rename_settings"), ("rewrite", "rewrite_dispatch")):
+        if word in lowered:
+            return key
     if any(word in lowered for word in ("periodic", "beat", "schedul")):
         return "beat"
     if any(word in lowered for word in ("result", "backend")):
