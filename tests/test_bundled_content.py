@@ -228,7 +228,16 @@ def test_the_runtime_loader_reads_our_definition_as_intended() -> None:
     assert [d[2] for d in directives["analysis"]] == ["results", "beat", "transactions", None]
     assert directives["implementation"] == [("slash_command", "/celery:add-backend django-db", None)]
     assert directives["verification"] == []
-    assert [q.key for q in definition.questions] == ["task_apps", "beat", "result_backend"]
+    assert [q.key for q in definition.questions if q.phase == "discovery"] == [
+        "task_apps",
+        "beat",
+        "result_backend",
+    ]
+    assert [q.key for q in definition.questions if q.phase == "analysis"] == [
+        "queues",
+        "rewrite_dispatch",
+        "rename_settings",
+    ]
     assert {d.key: [o.name for o in d.options if o.recommended] for d in definition.decisions} == {
         "result_backend": ["django-celery-results (django-db)"],
         "periodic_tasks": ["No scheduler"],

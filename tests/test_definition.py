@@ -188,7 +188,14 @@ def test_our_bundled_definition_loads() -> None:
         "verification",
     ]
     assert len(ours.checklist) == 11
-    assert {q.key for q in ours.questions} == {"task_apps", "beat", "result_backend"}
+    assert [(q.key, q.phase, q.when) for q in ours.questions] == [
+        ("task_apps", "discovery", None),
+        ("beat", "discovery", None),
+        ("result_backend", "discovery", None),
+        ("queues", "analysis", None),
+        ("rewrite_dispatch", "analysis", "unsafe_dispatch"),
+        ("rename_settings", "analysis", "old_settings"),
+    ]
     assert [d.key for d in ours.decisions] == ["result_backend", "periodic_tasks", "dispatch"]
     assert "Skill(celery:framework-integrations)" in ours.phase("discovery").body
     assert any(d.target.startswith("/celery:setup") for d in ours.phase("analysis").directives)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, get_args
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -24,11 +24,14 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict
 
+from agent.decisions import Topic
 from agent.definition import AgentDefinition, Directive
 
 FACTS_BLOCK = re.compile(r"```json run-facts\n(.*?)\n```", re.DOTALL)
 PHASE_HEADER = re.compile(r"^## Phase \d/5: (\w+)", re.MULTILINE)
 FINISH_TOOL = "finish_phase"
+TOPICS = frozenset(get_args(Topic))
+UNSAFE_CONTEXTS = frozenset({"atomic", "save", "receiver"})
 
 ToolCall = dict[str, Any]
 Batch = tuple[str, list[ToolCall]]  # (narration, the calls issued together in one model turn)
@@ -46,6 +49,21 @@ def condition_holds(when: str | None, decisions: dict[str, Any]) -> bool:
         return decisions.get("dispatch", "on_commit") == "on_commit"
     if when == "signals":
         return decisions.get("dispatch") == "signals"
+    return False
+
+
+def question_applies(when: str | None, facts: dict[str, Any]) -> bool:
+    """Evaluate a question's condition on what discovery found (unknown conditions: not asked)."""
+    existing = facts.get("existing") or {}
+    if when is None:
+        return True
+    if when == "unsafe_dispatch":
+        return any(
+            UNSAFE_CONTEXTS & set(site.get("contexts", [])) and "on_commit" not in site.get("contexts", [])
+            for site in existing.get("dispatch_details", [])
+        )
+    if when == "old_settings":
+        return bool(existing.get("old_style_settings"))
     return False
 
 
@@ -164,15 +182,9 @@ class OfflinePolicy(BaseChatModel):
             reads += [{"name": "Read", "args": {"path": f}} for f in facts.get("settings_files", [])[:3]]
             reads.append({"name": "Glob", "args": {"pattern": "**/apps.py"}})
             batches: list[Batch] = [("Reading the project structure: manage.py, settings, apps.", reads)]
-            sources = decisions.get("sources", {})
-            questions = [
-                {"name": "AskUserQuestion", "args": {"question": q.text, "topic": q.key}}
-                for q in self.definition.questions
-                if sources.get(q.key) not in ("flag", "existing", "asked")
-            ]
-            if questions:
-                batches.append(("Asking the targeted questions the facts cannot answer.", questions))
-            return batches
+            return batches + self._questions(phase, facts, decisions)
+        if phase == "analysis":
+            return self._questions(phase, facts, decisions)
         if phase == "planning":
             todos = [{"content": item, "status": "pending"} for item in self.definition.checklist]
             return [
@@ -194,6 +206,21 @@ class OfflinePolicy(BaseChatModel):
                 )
             return [("Checking the project with Django's own commands.", calls)]
         return []
+
+    def _questions(self, phase: str, facts: dict[str, Any], decisions: dict[str, Any]) -> list[Batch]:
+        """The phase's targeted questions whose topic no flag or existing setup settled yet."""
+        sources = decisions.get("sources", {})
+        calls = [
+            {
+                "name": "AskUserQuestion",
+                "args": {"question": q.text} | ({"topic": q.key} if q.key in TOPICS else {}),
+            }
+            for q in self.definition.questions
+            if q.phase == phase
+            and question_applies(q.when, facts)
+            and sources.get(q.key) not in ("flag", "existing", "asked")
+        ]
+        return [("Asking the targeted questions the facts cannot answer.", calls)] if calls else []
 
     def _finish(self, phase: str, run: dict[str, Any]) -> ToolCall:
         facts = run.get("facts") or {}
