@@ -129,10 +129,15 @@ def dispatch_sites(root: Path) -> list[DispatchSite]:
     for file in walk_files(root):
         tree = parse_python(file)
         if tree is not None:
-            finder = _DispatchFinder(relative_to_project(root, file), _connected_receivers(tree))
-            finder.visit(tree)
-            sites.extend(finder.sites)
+            sites.extend(dispatch_sites_in(relative_to_project(root, file), tree))
     return sites
+
+
+def dispatch_sites_in(rel_path: str, tree: ast.Module) -> list[DispatchSite]:
+    """The dispatch sites of one parsed module (codemods pass the text they are about to change)."""
+    finder = _DispatchFinder(rel_path, _connected_receivers(tree))
+    finder.visit(tree)
+    return finder.sites
 
 
 def _connected_receivers(tree: ast.Module) -> set[str]:
