@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 
 from agent.checklist import CheckResult, result
 from tools.django_celery.facts import Decisions, ProjectFacts
+from tools.django_celery.live_beat import BeatOutcome, verify_beat
 from tools.django_celery.live_overlay import BrokerChoiceError, VerificationOverlay, build_overlay, mask_url
 from tools.django_celery.live_worker import CeleryProcess, LiveProcessError, ready_pattern, worker_command
 from tools.django_celery.project_env import base_dir_of, facts_env, run_manage
@@ -58,6 +59,7 @@ class LiveReport(BaseModel):
     registered: list[str] = Field(default_factory=list)
     registered_by_app: dict[str, list[str]] = Field(default_factory=dict)
     roundtrip: RoundTrip | None = None
+    beat: BeatOutcome | None = None  # when beat was chosen: a PeriodicTask fired through beat (item 10)
     worker_log_tail: str = ""
     leftover_pids: list[int] = Field(default_factory=list)  # processes of the worker alive after stop
     elapsed_s: dict[str, float] = Field(default_factory=dict)
@@ -299,7 +301,7 @@ def run_worker_and_client(
 ) -> LiveReport:
     command = worker_command(facts.interpreter, facts.project_package, overlay.node_prefix, overlay.queue)
     worker = CeleryProcess(command, base_dir_of(facts), overlay.env)
-    node, started_in, error, client, trip = None, 0.0, None, {}, None
+    node, started_in, error, client, trip, beat = None, 0.0, None, {}, None, None
     try:
         with timer.step("worker_start"):
             worker.start()
@@ -307,21 +309,27 @@ def run_worker_and_client(
         started_in = timer.elapsed["worker_start"]
         with timer.step("client"):
             apps = [f"{app.label}={app.module}" for app in facts.apps]
+            shutdown = [] if decisions.beat else ["--shutdown"]  # beat needs the worker a little longer
             client = run_probe(
-                facts, overlay, "roundtrip", "--node", node, "--queue", overlay.queue, "--shutdown",
+                facts, overlay, "roundtrip", "--node", node, "--queue", overlay.queue, *shutdown,
                 "--timeout", f"{min(remaining(), 20):.0f}", "--apps", *apps, timeout=remaining(),
             )  # fmt: skip
             trip = roundtrip_of(client, worker, remaining())
+        if decisions.beat and trip is not None:
+            with timer.step("beat"):
+                task_args = [1] if trip.task == "celery.accumulate" else []
+                beat = verify_beat(facts, overlay, worker, trip.task, task_args, node, min(remaining(), 30))
     except LiveProcessError as exc:
         error = f"the worker {exc}"
     finally:
         with timer.step("stop"):
-            leftover = worker.stop(settle=SHUTDOWN_SETTLE_S if client.get("shutdown_sent") else 0.0)
+            asked_to_stop = client.get("shutdown_sent") or (beat is not None and beat.shutdown_sent)
+            leftover = worker.stop(settle=SHUTDOWN_SETTLE_S if asked_to_stop else 0.0)
     tail = worker.tail()
     if leftover:
         error = (error + "; " if error else "") + f"worker processes {leftover} survived SIGKILL"
     stopped = f"stopped by {worker.stopped_by}"
-    if client.get("shutdown_sent") and worker.stopped_by.startswith("no signal"):
+    if asked_to_stop and worker.stopped_by.startswith("no signal"):
         stopped = "stopped by a remote shutdown command"
     if node and not leftover:
         item10 = result(
@@ -332,6 +340,8 @@ def run_worker_and_client(
         )
     else:
         item10 = result("worker_starts", False, f"{error}. Worker log tail:\n{tail}")
+    if decisions.beat:
+        item10 = with_beat(item10, beat)
     item11 = (
         autodiscovery_check(apps_with_tasks(facts, decisions), client | {"node": node}, trip)
         if node
@@ -346,10 +356,25 @@ def run_worker_and_client(
         registered=client.get("registered") or [],
         registered_by_app=client.get("by_app") or {},
         roundtrip=trip,
+        beat=beat,
         worker_log_tail=tail,
         leftover_pids=leftover,
         elapsed_s=timer.elapsed,
         error=error,
+    )
+
+
+def with_beat(item10: CheckResult, beat: BeatOutcome | None) -> CheckResult:
+    """Item 10 covers the processes of the integration: with beat chosen, beat must start and fire too."""
+    if beat is None:
+        return item10.model_copy(
+            update={
+                "passed": False,
+                "evidence": item10.evidence + "; beat not checked: no task round-tripped",
+            }
+        )
+    return item10.model_copy(
+        update={"passed": item10.passed and beat.passed, "evidence": f"{item10.evidence}; {beat.evidence}"}
     )
 
 
