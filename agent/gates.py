@@ -15,6 +15,7 @@ from agent.config import RunOptions
 from agent.state import RunContext, RunState
 from tools.context import Ledger
 from tools.django_celery.checks import STATIC_CHECKS
+from tools.django_celery.dependencies_install import dependencies_check
 from tools.django_celery.discovery import discover_project
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.live import verify_live
@@ -78,6 +79,7 @@ def analysis_gate(state: RunState, context: RunContext) -> list[CheckResult]:
     unsettled = [t for t in QUESTION_TOPICS if decisions.sources.get(t) not in acceptable]
     made = ", ".join(f"{t}={decisions.sources.get(t)}" for t in (*QUESTION_TOPICS, "dispatch"))
     results = [
+        dependencies_check(ProjectFacts.model_validate(state["facts"]), decisions),
         own_output(
             "decisions",
             "the decision framework's choices were made",

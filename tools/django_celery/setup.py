@@ -41,6 +41,7 @@ from tools.django_celery.codemods.settings_block import (
 from tools.django_celery.codemods.settings_chain import celery_file_chain
 from tools.django_celery.codemods.tasks_module import ensure_tasks_module
 from tools.django_celery.codemods.workspace import ProjectEdits, render_summary
+from tools.django_celery.dependencies_install import ensure_installed
 from tools.django_celery.facts import Decisions, ProjectFacts, ResultBackend
 from tools.django_celery.migrations import apply_migrations
 
@@ -175,7 +176,8 @@ def run_setup(ctx: ToolContext, arguments: str) -> str:
             "(or the environment) as CELERY_BROKER_URL."
         )
     reports = edits.commit(ctx.journal)
-    notes = run_migrations(ctx, celery_apps(backend, decisions.beat), edits)
+    notes = ensure_installed(facts, decisions, backend, consent=ctx.install_deps)
+    notes += run_migrations(ctx, celery_apps(backend, decisions.beat), edits)
     decisions.result_backend = backend
     ctx.decisions = decisions
     headline = (
