@@ -30,6 +30,7 @@ from agent.state import RunContext, RunState
 from tools.context import ToolContext
 from tools.django_celery.discovery import DiscoveryError, discover_project
 from tools.django_celery.facts import Decisions, ProjectFacts
+from tools.django_celery.project_tests import run_project_tests
 from tools.journal import Journal
 from tools.registry import build_tools
 
@@ -84,7 +85,10 @@ def _discover(state: RunState, context: RunContext) -> dict[str, Any]:
     context.progress(
         "facts", {"facts": facts.model_dump(mode="json"), "decisions": decisions.model_dump(mode="json")}
     )
-    return {"facts": facts.model_dump(mode="json"), "decisions": decisions.model_dump(mode="json")}
+    updates = {"facts": facts.model_dump(mode="json"), "decisions": decisions.model_dump(mode="json")}
+    if options.project_tests and state.get("project_tests") is None:  # the baseline, on the untouched project
+        updates["project_tests"] = run_project_tests(facts).model_dump(mode="json")
+    return updates
 
 
 def _available_tools(context: RunContext, state: RunState) -> tuple[dict[str, BaseTool], ToolContext]:
