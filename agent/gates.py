@@ -20,6 +20,7 @@ from tools.django_celery.discovery import discover_project
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.live import verify_live
 from tools.django_celery.migrations import check_migrations
+from tools.django_celery.project_tests import SuiteRun, project_tests_check, run_project_tests
 
 QUESTION_TOPICS = ("task_apps", "beat", "result_backend")
 
@@ -87,7 +88,7 @@ def analysis_gate(state: RunState, context: RunContext) -> list[CheckResult]:
             f"backend {decisions.result_backend}, beat {decisions.beat}, dispatch {decisions.dispatch}, "
             f"apps {decisions.task_apps} (sources: {made})"
             + (f"; still to ask the user: {', '.join(unsettled)}" if unsettled else ""),
-        )
+        ),
     ]
     ledger = Ledger.model_validate(state.get("ledger") or {})
     for directive in context.definition.phase("analysis").directives:
@@ -123,7 +124,12 @@ def implementation_gate(state: RunState, context: RunContext) -> list[CheckResul
 def verification_gate(state: RunState, context: RunContext) -> list[CheckResult]:
     facts, decisions = _fresh_facts(state), Decisions.model_validate(state["decisions"])
     live = verify_live(facts, decisions, broker_url=decisions.broker_url)
-    return [check_migrations(facts, decisions), *live.checks]
+    results = [check_migrations(facts, decisions), *live.checks]
+    if RunOptions.model_validate(state["options"]).project_tests:
+        before = state.get("project_tests")
+        after = run_project_tests(facts)
+        results.append(project_tests_check(SuiteRun.model_validate(before) if before else None, after))
+    return results
 
 
 def _fresh_facts(state: RunState) -> ProjectFacts:

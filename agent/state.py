@@ -51,6 +51,7 @@ class RunState(TypedDict, total=False):
     status: RunStatus
     error: str | None
     report: dict[str, Any] | None
+    project_tests: dict[str, Any] | None  # --project-tests: the SuiteRun before any change
 
 
 ProgressCallback = Callable[[str, dict[str, Any]], None]
