@@ -28,12 +28,12 @@ from tools.django_celery.codemods.dependencies import (
 from tools.django_celery.codemods.env_files import ensure_env_example, ensure_gitignore
 from tools.django_celery.codemods.init_module import ensure_init_loads_app
 from tools.django_celery.codemods.installed_apps import celery_apps, ensure_installed_apps
+from tools.django_celery.codemods.results_cache import create_cache_table, ensure_results_cache
 from tools.django_celery.codemods.settings_block import (
     DEFAULT_REDIS_RESULTS_URL,
     backend_kind,
     backend_settings,
     broker_default,
-    cache_warning,
     core_settings,
     ensure_settings_block,
     rename_old_style_settings,
@@ -162,8 +162,8 @@ def run_setup(ctx: ToolContext, arguments: str) -> str:
     chain = celery_file_chain(facts, edits.read)
     settings = core_settings(facts, decisions, chain) + backend_settings(backend, chain)
     ensure_settings_block(edits, facts, settings, f"Celery, read by {facts.project_package}/celery.py")
-    if backend == "django-cache" and (problem := cache_warning(chain)):
-        edits.warn(problem)
+    if backend == "django-cache":
+        ensure_results_cache(edits, facts)
     ensure_installed_apps(edits, facts, celery_apps(backend, decisions.beat))
     for label in decisions.task_apps:
         ensure_tasks_module(edits, facts.app(label))  # type: ignore[arg-type]
@@ -178,6 +178,8 @@ def run_setup(ctx: ToolContext, arguments: str) -> str:
     reports = edits.commit(ctx.journal)
     notes = ensure_installed(facts, decisions, backend, consent=ctx.install_deps)
     notes += run_migrations(ctx, celery_apps(backend, decisions.beat), edits)
+    if backend == "django-cache":
+        notes += create_cache_table(ctx, edits)
     decisions.result_backend = backend
     ctx.decisions = decisions
     headline = (

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import libcst as cst
 
 from tools.django_celery.codemods.cst_tools import assigned_names, ensure_import_os, insert_statements
+from tools.django_celery.codemods.results_cache import results_cache_alias
 from tools.django_celery.codemods.settings_chain import (
     Assignment,
     SettingsChain,
@@ -85,7 +86,11 @@ def backend_settings(backend: ResultBackend, chain: SettingsChain) -> list[Setti
     if backend == "django-cache":
         return [
             Setting("CELERY_RESULT_BACKEND", '"django-cache"'),
-            Setting("CELERY_CACHE_BACKEND", '"default"', "the CACHES entry results are stored in"),
+            Setting(
+                "CELERY_CACHE_BACKEND",
+                f'"{results_cache_alias(chain)}"',
+                "the CACHES entry for results, shared by all processes",
+            ),
             expires,
         ]
     if backend == "redis":
@@ -111,23 +116,6 @@ def backend_kind(assignment: Assignment) -> ResultBackend | None:
             return value  # type: ignore[return-value]
         if value.startswith(("redis://", "rediss://")):
             return "redis"
-    return None
-
-
-def cache_warning(chain: SettingsChain) -> str | None:
-    """Why django-cache results would never reach the caller with this project's CACHES (None if fine)."""
-    caches = chain.assignments("CACHES")
-    if not caches:
-        return (
-            "CACHES is not set, so Django uses LocMemCache: each process has its own memory, the client "
-            "never sees a result the worker stored. Configure a shared cache (Redis, Memcached, database)."
-        )
-    code = caches[-1].code
-    if "locmem" in code.lower() or "dummy" in code.lower():
-        return (
-            f"{caches[-1].where}: CACHES uses a per-process (or dummy) cache, so the client never sees a "
-            "result the worker stored. Configure a shared cache (Redis, Memcached, database)."
-        )
     return None
 
 
