@@ -18,10 +18,10 @@ from tools.django_celery.codemods.dependencies import (
 )
 from tools.django_celery.codemods.env_files import ensure_env_example
 from tools.django_celery.codemods.installed_apps import celery_apps, ensure_installed_apps
+from tools.django_celery.codemods.results_cache import create_cache_table, ensure_results_cache
 from tools.django_celery.codemods.settings_block import (
     DEFAULT_REDIS_RESULTS_URL,
     backend_settings,
-    cache_warning,
     ensure_settings_block,
     switch_result_backend,
 )
@@ -47,8 +47,8 @@ def run_add_backend(ctx: ToolContext, arguments: str) -> str:
     switch_result_backend(edits, facts, backend)
     chain = celery_file_chain(facts, edits.read)
     ensure_settings_block(edits, facts, backend_settings(backend, chain), f"Celery result backend: {backend}")
-    if backend == "django-cache" and (problem := cache_warning(chain)):
-        edits.warn(problem)
+    if backend == "django-cache":
+        ensure_results_cache(edits, facts)
     apps = celery_apps(backend, beat=False)
     ensure_installed_apps(edits, facts, apps)
     if apps:
@@ -59,6 +59,8 @@ def run_add_backend(ctx: ToolContext, arguments: str) -> str:
         ensure_env_example(edits, values, "Celery result backend (copy to .env)")
     reports = edits.commit(ctx.journal)
     notes = run_migrations(ctx, apps, edits)
+    if backend == "django-cache":
+        notes += create_cache_table(ctx, edits)
     decisions = (ctx.decisions or Decisions(task_apps=[a.label for a in facts.apps])).model_copy(deep=True)
     decisions.override("result_backend", backend)
     ctx.decisions = decisions

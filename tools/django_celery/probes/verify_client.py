@@ -81,6 +81,20 @@ def reachability_error(url: str, what: str) -> str | None:
     return None
 
 
+def per_process_cache_error(settings, alias: str):
+    """django-cache results in a cache only one process sees never reach the caller: refuse it."""
+    engine = (settings.CACHES.get(alias) or {}).get("BACKEND", "")
+    if not engine:
+        return f"CELERY_CACHE_BACKEND names the cache {alias!r}, which CACHES does not define"
+    if "locmem" in engine.lower() or "dummy" in engine.lower():
+        return (
+            f"django-cache results would go to the cache {alias!r} ({engine}), which lives inside one "
+            "process: the worker's results never reach the caller. Point CELERY_CACHE_BACKEND at a shared "
+            "cache (database, Redis, Memcached), e.g. django.core.cache.backends.db.DatabaseCache"
+        )
+    return None
+
+
 def preflight(args: argparse.Namespace, report: dict) -> None:
     import django
     from django.conf import settings
@@ -103,6 +117,8 @@ def preflight(args: argparse.Namespace, report: dict) -> None:
     backend = conf.result_backend or ""
     if backend.startswith(("redis://", "rediss://")):
         report["backend_error"] = reachability_error(backend, "result backend")
+    elif backend == "django-cache":
+        report["backend_error"] = per_process_cache_error(settings, conf.cache_backend or "default")
     report["ok"] = True
 
 
