@@ -89,11 +89,16 @@ def execute_calls(
     answers: dict[str, str],
     transcript: TranscriptWriter,
     phase: str,
+    truncated: bool = False,
 ) -> BatchOutcome:
+    """Run one model turn's calls. `truncated`: the reply hit the token limit (finish_reason "length")."""
     outcome = BatchOutcome()
     for bad in invalid_calls:
         content = (
-            f"Error: the arguments of your call to {bad.get('name')!r} are not valid JSON "
+            f"Error: your reply was cut off by the token limit before the arguments of {bad.get('name')!r} "
+            "were complete, so it was not run. Send it again with shorter arguments, one call at a time."
+            if truncated
+            else f"Error: the arguments of your call to {bad.get('name')!r} are not valid JSON "
             f"({bad.get('error') or 'could not be parsed'}). Send the call again with a JSON object of arguments."
         )
         outcome.messages.append(

@@ -117,10 +117,8 @@ def model_node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     try:
         reply = bound.invoke(state["messages"])
     except Exception as exc:  # the endpoint is down, times out, or rejects us: stop with a clear report
-        message = (
-            f"The model endpoint failed: {type(exc).__name__}: {exc}. Check OPENAI_BASE_URL and OPENAI_API_KEY, "
-            "or run with --model offline (no model needed)."
-        )
+        message = _endpoint_failure(exc)
+        context.transcript.write("model_error", phase=state["phase"], message=message)
         context.progress("error", {"phase": state["phase"], "message": message})
         return {"status": "error", "error": message}
     tokens = reply.usage_metadata or {}
@@ -130,13 +128,30 @@ def model_node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     context.transcript.write("model_response", phase=state["phase"], message=reply.model_dump(mode="json"))
     context.progress("model", {"phase": state["phase"], "content": reply.content, "calls": reply.tool_calls})
     updates: dict[str, Any] = {"messages": [reply], "usage": usage}
-    truncated = (reply.response_metadata or {}).get("finish_reason") == "length"
-    if truncated and not reply.tool_calls:
+    if _truncated(reply) and not reply.tool_calls and not reply.invalid_tool_calls:
         return updates | {"messages": [reply, HumanMessage(content=TRUNCATED_NOTE)]}
     if not reply.tool_calls and not reply.invalid_tool_calls:
         summary = reply.content if isinstance(reply.content, str) and reply.content else "Phase ended."
         updates |= {"phase_done": True, "summaries": {**state.get("summaries", {}), state["phase"]: summary}}
     return updates
+
+
+def _endpoint_failure(exc: Exception) -> str:
+    """What went wrong with the model endpoint and the fix, naming the underlying error (Connection
+    error. means little without the ConnectError behind it)."""
+    cause = exc.__cause__
+    origin = ""
+    if cause is not None:
+        origin = f" (from {type(cause).__name__}" + ("" if str(cause) in str(exc) else f": {cause}") + ")"
+    return (
+        f"The model endpoint failed: {type(exc).__name__}: {exc}{origin}. Check OPENAI_BASE_URL and "
+        "OPENAI_API_KEY, or run with --model offline (no model needed)."
+    )
+
+
+def _truncated(reply: AIMessage) -> bool:
+    """The reply hit the token limit; cut-off tool calls come back to the model as such (see executor)."""
+    return (reply.response_metadata or {}).get("finish_reason") == "length"
 
 
 def _budget_exceeded(options: RunOptions, usage: dict[str, Any]) -> str | None:
@@ -193,6 +208,7 @@ def tools_node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         state.get("answers", {}),
         context.transcript,
         state["phase"],
+        truncated=_truncated(reply),
     )
     args_by_id = {call["id"]: call["args"] for call in reply.tool_calls}
     for message in outcome.messages:

@@ -45,9 +45,9 @@ def build_context(
     home = home or state_home()
     definition_path = Path(options.definition) if options.definition else DEFAULT_DEFINITION
     definition = load_definition(definition_path, project_root=Path(options.project))
-    if model is None:
-        model, model_label = choose_model(definition, options)
     transcript = TranscriptWriter(run_dir(run_id, home) / "transcript.jsonl")
+    if model is None:
+        model, model_label = choose_model(definition, options, transcript=transcript)
     context = RunContext(
         definition=definition,
         permissions=Permissions.from_definition(definition, project_root=Path(options.project)),

@@ -8,6 +8,7 @@ from agent.config import OFFLINE, ModelSettings, RunOptions
 from agent.definition import AgentDefinition
 from agent.models.offline import OfflinePolicy
 from agent.models.openai import make_chat_openai
+from agent.transcript import TranscriptWriter
 
 
 class ModelConfigError(ValueError):
@@ -15,9 +16,15 @@ class ModelConfigError(ValueError):
 
 
 def choose_model(
-    definition: AgentDefinition, options: RunOptions, settings: ModelSettings | None = None
+    definition: AgentDefinition,
+    options: RunOptions,
+    settings: ModelSettings | None = None,
+    transcript: TranscriptWriter | None = None,
 ) -> tuple[BaseChatModel, str]:
-    """The chat model for a run and a label for reports: offline unless a model is configured."""
+    """The chat model for a run and a label for reports: offline unless a model is configured.
+
+    With a transcript, a ChatOpenAI model's wire traffic is recorded in it (see `agent.models.wire`).
+    """
     settings = settings or ModelSettings.from_env()
     if options.model == OFFLINE or (options.model is None and not settings.configured):
         return OfflinePolicy(definition=definition), "offline policy (no model configured)"
@@ -33,4 +40,5 @@ def choose_model(
             f"The definition asks for model {requested!r}, which maps to no model id. Set {hint} (or "
             "DJANGO_INTEGRATOR_MODEL) to a model your endpoint serves, pass --model <id>, or --model offline."
         )
-    return make_chat_openai(model_id, settings), f"{model_id} via {settings.base_url or 'api.openai.com'}"
+    label = f"{model_id} via {settings.base_url or 'api.openai.com'}"
+    return make_chat_openai(model_id, settings, transcript=transcript), label

@@ -101,19 +101,19 @@ class OfflinePolicy(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        phase, run = self._read_kickoff(messages)
+        phase, run = read_kickoff(messages)
         step = _turns_since_last_human(messages)
         batches = self.plan(phase, run)
         if step < len(batches):
             narration, calls = batches[step]
         else:
-            narration, calls = "Phase work done.", [self._finish(phase, run)]
+            narration, calls = "Phase work done.", [self.finish_call(phase, run)]
         available = [c for c in calls if c["name"] in self.tool_names or not self.tool_names]
         skipped = [c["name"] for c in calls if c not in available]
         if skipped:
             narration += f" (Not available to this agent, skipped: {', '.join(sorted(set(skipped)))}.)"
         if not available:
-            available = [self._finish(phase, run)]
+            available = [self.finish_call(phase, run)]
         tool_calls = [
             {
                 "name": c["name"],
@@ -130,16 +130,6 @@ class OfflinePolicy(BaseChatModel):
             response_metadata={"model_name": "offline-policy", "finish_reason": "tool_calls"},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
-
-    @staticmethod
-    def _read_kickoff(messages: list[BaseMessage]) -> tuple[str, dict[str, Any]]:
-        for message in reversed(messages):
-            if isinstance(message, HumanMessage) and isinstance(message.content, str):
-                header = PHASE_HEADER.search(message.content)
-                block = FACTS_BLOCK.search(message.content)
-                if header and block:
-                    return header.group(1), json.loads(block.group(1))
-        raise ValueError("The offline policy needs the runtime's phase kickoff message (with run facts).")
 
     def plan(self, phase: str, run: dict[str, Any]) -> list[Batch]:
         """The batches of tool calls for `phase`, in order (the finish call comes after the last one)."""
@@ -222,7 +212,8 @@ class OfflinePolicy(BaseChatModel):
         ]
         return [("Asking the targeted questions the facts cannot answer.", calls)] if calls else []
 
-    def _finish(self, phase: str, run: dict[str, Any]) -> ToolCall:
+    def finish_call(self, phase: str, run: dict[str, Any]) -> ToolCall:
+        """The `finish_phase` call that ends `phase`, with a summary built from the run facts."""
         facts = run.get("facts") or {}
         decisions = run.get("decisions") or {}
         apps = ", ".join(a["label"] for a in facts.get("apps", [])) or "none"
@@ -236,6 +227,17 @@ class OfflinePolicy(BaseChatModel):
             "verification": "Django's check and migrations looked at; the gate runs the live worker checks.",
         }
         return {"name": FINISH_TOOL, "args": {"summary": summaries.get(phase, "done")}}
+
+
+def read_kickoff(messages: list[BaseMessage]) -> tuple[str, dict[str, Any]]:
+    """The phase and run facts of the latest phase kickoff among `messages`."""
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage) and isinstance(message.content, str):
+            header = PHASE_HEADER.search(message.content)
+            block = FACTS_BLOCK.search(message.content)
+            if header and block:
+                return header.group(1), json.loads(block.group(1))
+    raise ValueError("The offline policy needs the runtime's phase kickoff message (with run facts).")
 
 
 def _web_fetch(directive: Directive) -> ToolCall:
