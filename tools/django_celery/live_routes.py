@@ -1,0 +1,142 @@
+"""Live proof of task routing: a worker that consumes only the dedicated queues receives the routed tasks.
+
+The static routing check shows the settings agree; this shows Celery itself routes as they say. It runs
+on the embedded `filesystem://` broker in a temp folder (never on a real broker, where queues named like
+the user's would reach the user's own workers), with the project's CELERY_TASK_QUEUES and default queue
+restored on top of the verification overlay and results switched off (nothing is written to any
+database). The worker is started with `-Q <dedicated queues>` only, so a task that was not routed there
+is never received. For each route one task without arguments is sent with no explicit queue; the proof
+per task is the worker's "received" line plus the broker's message file, whose name carries the queue.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tempfile
+import time
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from agent.checklist import CheckResult
+from tools.django_celery.codemods.routing import read_routing, task_names
+from tools.django_celery.codemods.settings_chain import project_chain
+from tools.django_celery.codemods.source import disk_reader
+from tools.django_celery.codemods.tasks_module import roundtrip_task_name
+from tools.django_celery.facts import Decisions, ProjectFacts
+from tools.django_celery.live import MARKER
+from tools.django_celery.live_overlay import OVERLAY_MODULE, build_overlay
+from tools.django_celery.live_worker import CeleryProcess, LiveProcessError, ready_pattern, worker_command
+from tools.django_celery.project_env import base_dir_of
+
+PROBE = Path(__file__).resolve().parent / "probes" / "route_client.py"
+ROUTE_SETTINGS = "djint_route_settings"
+TITLE = "routed tasks reach a worker through their queues (live)"
+
+
+def route_settings_source(facts: ProjectFacts) -> str:
+    """The overlay on the overlay: the project's queues back, results off."""
+    return (
+        "\n".join(
+            [
+                '"""Routing check settings written by django-integrator; outside the project, temporary."""',
+                f"from {OVERLAY_MODULE} import *  # noqa: F403",
+                "import importlib as _djint_importlib",
+                f"_djint_project = _djint_importlib.import_module({facts.settings_module!r})",
+                'CELERY_TASK_QUEUES = getattr(_djint_project, "CELERY_TASK_QUEUES", None)',
+                'CELERY_TASK_DEFAULT_QUEUE = getattr(_djint_project, "CELERY_TASK_DEFAULT_QUEUE", "celery")',
+                "CELERY_RESULT_BACKEND = None",
+                "CELERY_TASK_IGNORE_RESULT = True",
+            ]
+        )
+        + "\n"
+    )
+
+
+def queue_of_message(processed: Path, task_id: str) -> str | None:
+    """The queue a consumed message travelled on: kombu names its file `<time>_<uuid>.<queue>.msg`."""
+    for message in processed.glob("*.msg"):
+        if task_id in message.read_text(errors="replace"):
+            return message.name.split(".", 1)[1].removesuffix(".msg")
+    return None
+
+
+def _probe(facts: ProjectFacts, env: dict[str, str], names: list[str], timeout: float) -> dict:
+    argv = [facts.interpreter, str(PROBE), "--package", facts.project_package]
+    argv += ["--variable", facts.existing.app_variable or "app", "--send", *names]
+    try:
+        done = subprocess.run(
+            argv, cwd=base_dir_of(facts), env=env, capture_output=True, text=True, timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"the routing probe gave no answer within {timeout:.0f} s"}
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith(MARKER):
+            return json.loads(line[len(MARKER) :])
+    return {"ok": False, "error": f"the routing probe crashed:\n{(done.stderr or done.stdout)[-2000:]}"}
+
+
+def verify_routes_live(facts: ProjectFacts, decisions: Decisions, timeout: float = 60) -> CheckResult:
+    deadline = time.monotonic() + timeout
+    config = read_routing(project_chain(facts, disk_reader(Path(facts.root))))
+    routes = config.routes or []
+    dedicated = list(dict.fromkeys(r.queue for r in routes if r.queue != config.default))
+    tasks = [name for names in task_names(facts, disk_reader(Path(facts.root))).values() for name in names]
+    # One task per dedicated queue (the first matching route decides, as in Celery's router), and only the
+    # generated read-only ones: a task of the user's own could have side effects.
+    safe = {roundtrip_task_name(app) for app in facts.apps}
+    chosen: dict[str, str] = {}
+    for task in (t for t in tasks if t in safe):
+        queue = next((r.queue for r in routes if fnmatchcase(task, r.pattern)), config.default)
+        if queue in dedicated:
+            chosen.setdefault(queue, task)
+    if not chosen:
+        evidence = (
+            f"no route sends a generated read-only task ({', '.join(sorted(safe))}) to a dedicated queue"
+        )
+        return CheckResult(key="routing_live", number=0, title=TITLE, passed=not dedicated, evidence=evidence)
+    with tempfile.TemporaryDirectory(prefix="djint-routes-") as folder:
+        overlay = build_overlay(facts, decisions, Path(folder), None)
+        (Path(folder) / f"{ROUTE_SETTINGS}.py").write_text(route_settings_source(facts))
+        env = {**overlay.env, "DJANGO_SETTINGS_MODULE": ROUTE_SETTINGS}
+        env.pop("CELERY_RESULT_BACKEND", None)
+        command = worker_command(
+            facts.interpreter, facts.project_package, overlay.node_prefix, ",".join(dedicated)
+        )
+        worker = CeleryProcess(command, base_dir_of(facts), env)
+        proofs, problems = [], []
+        try:
+            worker.start()
+            worker.wait_for(
+                ready_pattern(overlay.node_prefix), max(deadline - time.monotonic(), 1), "its ready line"
+            )
+            client = _probe(facts, env, list(chosen.values()), max(deadline - time.monotonic(), 1))
+            if not client.get("ok"):
+                problems.append(client.get("error") or "the routing probe failed")
+            problems += [f"{name} needs arguments; not sent" for name in client.get("skipped", [])]
+            for sent in client.get("sent", []):
+                received = re.compile(rf"Task {re.escape(sent['task'])}\[{re.escape(sent['id'])}\] received")
+                try:
+                    worker.wait_for(
+                        received, max(deadline - time.monotonic(), 1), f"the receipt of {sent['task']}"
+                    )
+                except LiveProcessError as exc:
+                    problems.append(
+                        f"{sent['task']} (router: {sent['router_queue']}) never reached the worker: {exc}"
+                    )
+                    continue
+                travelled = queue_of_message(overlay.folder / "processed", sent["id"])
+                expected = next(q for q, t in chosen.items() if t == sent["task"])
+                line = f"{sent['task']} -> queue {travelled} (router said {sent['router_queue']})"
+                (proofs if travelled == expected else problems).append(line)
+        except LiveProcessError as exc:
+            problems.append(f"the worker {exc}. Log tail:\n{worker.tail()}")
+        finally:
+            worker.stop()
+    consumed = f"worker consuming only {', '.join(dedicated)} (embedded broker)"
+    missing = [q for q in dedicated if q not in chosen]
+    notes = [f"not exercised: no generated read-only task goes to {', '.join(missing)}"] if missing else []
+    evidence = "; ".join([*(f"PROBLEM {p}" for p in problems), consumed, *proofs, *notes])
+    return CheckResult(key="routing_live", number=0, title=TITLE, passed=not problems, evidence=evidence)
