@@ -18,9 +18,12 @@ from tools.django_celery.checks import STATIC_CHECKS
 from tools.django_celery.dependencies_install import dependencies_check
 from tools.django_celery.discovery import discover_project
 from tools.django_celery.facts import Decisions, ProjectFacts
+from tools.django_celery.hygiene import check_hygiene
 from tools.django_celery.live import verify_live
+from tools.django_celery.live_routes import verify_routes_live
 from tools.django_celery.migrations import check_migrations
 from tools.django_celery.project_tests import SuiteRun, project_tests_check, run_project_tests
+from tools.django_celery.routing_check import check_routing, routing_applies
 
 QUESTION_TOPICS = ("task_apps", "beat", "result_backend")
 
@@ -118,13 +121,19 @@ def planning_gate(state: RunState, context: RunContext) -> list[CheckResult]:
 
 def implementation_gate(state: RunState, context: RunContext) -> list[CheckResult]:
     facts, decisions = _fresh_facts(state), Decisions.model_validate(state["decisions"])
-    return [check(facts, decisions) for check in STATIC_CHECKS.values()]
+    results = [check(facts, decisions) for check in STATIC_CHECKS.values()]
+    results.append(check_hygiene(facts, decisions))
+    if routing_applies(facts, decisions):
+        results.append(check_routing(facts, decisions))
+    return results
 
 
 def verification_gate(state: RunState, context: RunContext) -> list[CheckResult]:
     facts, decisions = _fresh_facts(state), Decisions.model_validate(state["decisions"])
     live = verify_live(facts, decisions, broker_url=decisions.broker_url)
     results = [check_migrations(facts, decisions), *live.checks]
+    if decisions.queues:  # routes the user asked for: a worker on the dedicated queues receives them
+        results.append(verify_routes_live(facts, decisions))
     if RunOptions.model_validate(state["options"]).project_tests:
         before = state.get("project_tests")
         after = run_project_tests(facts)

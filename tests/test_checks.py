@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -115,7 +116,8 @@ def test_on_commit_check_finds_dispatch_inside_transactions(
     startproject: Path, dispatch: str, receiver: str, passed: bool, evidence: str
 ) -> None:
     (startproject / "polls" / "views.py").write_text(VIEWS.format(dispatch=dispatch, receiver=receiver))
-    outcome_passed, outcome_evidence = run_check(startproject, "on_commit")
+    consented = CHOSEN.model_copy(update={"rewrite_dispatch": True})  # unsafe sites left: a failure
+    outcome_passed, outcome_evidence = run_check(startproject, "on_commit", consented)
     assert outcome_passed is passed
     assert evidence in outcome_evidence
 
@@ -161,11 +163,13 @@ def test_app_module_checks_explain_a_half_done_integration(project_copy: Callabl
         "mysite/__init__.py does not import app from .celery",
     )
     passed, evidence = run_check(project, "celery_settings")
-    assert (
-        not passed
-        and "CELERY_ALWAYS_EAGER is ignored under the CELERY namespace; use CELERY_TASK_ALWAYS_EAGER"
-        in evidence
-    )
+    assert not passed and "CELERY_RESULT_BACKEND is not set (chosen: django-db)" in evidence
+    deprecated = "CELERY_ALWAYS_EAGER is deprecated; use CELERY_TASK_ALWAYS_EAGER"
+    assert f"{deprecated} (kept: renaming needs consent)" in evidence  # reported, not a problem
+    assert f"{deprecated};" not in evidence.split("; 1 CELERY_")[0].split("PROBLEM")[-1]
+    consented = CHOSEN.model_copy(update={"rename_settings": True})
+    _, consented_evidence = run_check(project, "celery_settings", consented)
+    assert re.search(rf"PROBLEM mysite/settings.py:\d+: {deprecated}", consented_evidence)
     (project / "mysite" / "__init__.py").write_text("from .celery import app as celery_app\n")
     assert run_check(project, "init_loads_app") == (
         False,

@@ -290,7 +290,7 @@ def test_old_style_names_are_renamed_and_reported(project_copy: Callable[[str], 
     text = edits.read("mysite/settings.py") or ""
     assert 'CELERY_BROKER_URL = os.environ.get("BROKER_URL", "redis://localhost:6379/0")' in text
     assert "CELERY_TASK_ALWAYS_EAGER = False" in text and "CELERY_ALWAYS_EAGER" not in text
-    assert any("CELERY_ALWAYS_EAGER was silently ignored" in w for w in edits.warnings)
+    assert any("renamed the deprecated CELERY_ALWAYS_EAGER" in w for w in edits.warnings)
 
 
 # ----- celery.py and __init__.py ---------------------------------------------------------------------------
@@ -353,13 +353,13 @@ def test_a_celery_module_without_an_app_is_refused(tmp_path: Path) -> None:
     [
         (
             "",
-            "# Load the Celery app whenever Django starts, so that @shared_task tasks bind to it.\n"
+            "# Load the Celery app when Django starts, so @shared_task tasks bind to it.\n"
             'from .celery import app as celery_app\n\n__all__ = ("celery_app",)\n',
         ),
         (
             '"""Pkg."""\n\nfrom .version import VERSION\n\n__all__ = ["VERSION"]\n',
             '"""Pkg."""\n\nfrom .version import VERSION\n\n'
-            "# Load the Celery app whenever Django starts, so that @shared_task tasks bind to it.\n"
+            "# Load the Celery app when Django starts, so @shared_task tasks bind to it.\n"
             'from .celery import app as celery_app\n\n__all__ = ["VERSION", "celery_app"]\n',
         ),
         (

@@ -118,12 +118,10 @@ def test_setup_keeps_an_existing_full_integration(project_copy: Callable[[str], 
 def test_setup_repairs_a_half_done_integration(project_copy: Callable[[str], Path]) -> None:
     project = project_copy("half_done")
     ctx = context_for(project)
-    message = run_setup(ctx, "--backend none")
+    message = run_setup(ctx, "--backend none --rename-settings")
     assert "mysite/celery.py existed but was incomplete (a half-done setup)" in message
     assert "existed but the package __init__ did not load it; fixed." in message
-    assert (
-        "CELERY_ALWAYS_EAGER was silently ignored by Celery; renamed to CELERY_TASK_ALWAYS_EAGER" in message
-    )
+    assert "renamed the deprecated CELERY_ALWAYS_EAGER to CELERY_TASK_ALWAYS_EAGER" in message
     assert "from .celery import app as celery_app" in (project / "mysite" / "__init__.py").read_text()
     settings = (project / "mysite" / "settings.py").read_text()
     assert "BROKER_URL =" not in settings.replace("CELERY_BROKER_URL =", "")

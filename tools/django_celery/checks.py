@@ -28,7 +28,7 @@ from tools.django_celery.codemods.source import disk_reader
 from tools.django_celery.codemods.task_scan import task_decorators
 from tools.django_celery.codemods.tasks_module import tasks_path
 from tools.django_celery.facts import Decisions, ProjectFacts
-from tools.django_celery.old_setting_names import OLD_TO_NAMESPACED
+from tools.django_celery.old_setting_names import NAMESPACED_TO_OLD, OLD_TO_NAMESPACED
 from tools.django_celery.project_scan import dispatch_sites, parse_python, walk_files
 from tools.journal import Journal
 from tools.sandbox import relative_to_project
@@ -122,16 +122,21 @@ def check_init_loads_app(facts: ProjectFacts, decisions: Decisions) -> CheckResu
 def check_celery_settings(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
     chain = project_chain(facts, disk_reader(Path(facts.root)))
     problems, found = [], []
-    broker = chain.assignments("CELERY_BROKER_URL")
+    broker = chain.assignments("CELERY_BROKER_URL") or chain.assignments("BROKER_URL")
     if broker:
-        found.append(f"{broker[-1].where}: CELERY_BROKER_URL = {broker[-1].code}")
+        found.append(f"{broker[-1].where}: {broker[-1].name} = {broker[-1].code}")
     else:
         problems.append("CELERY_BROKER_URL is not set: Celery would fall back to AMQP on localhost")
     for assignment in (a for f in chain.files for a in f.assignments if a.name in OLD_TO_NAMESPACED):
-        problems.append(
-            f"{assignment.where}: {assignment.name} is ignored under the CELERY namespace; "
-            f"use {OLD_TO_NAMESPACED[assignment.name]}"
+        # Celery 5 still reads a deprecated name (CELERY_ALWAYS_EAGER, BROKER_URL) as a fallback; it is a
+        # failure only when renaming was consented to and did not happen, else reported (hygiene lists it).
+        message = (
+            f"{assignment.where}: {assignment.name} is deprecated; use {OLD_TO_NAMESPACED[assignment.name]}"
         )
+        if decisions.rename_settings:
+            problems.append(message)
+        else:
+            found.append(f"{message} (kept: renaming needs consent)")
     backend = chain.assignments("CELERY_RESULT_BACKEND")
     wanted = decisions.result_backend
     if wanted != "none":
@@ -191,14 +196,16 @@ def _deferred_calls(root: Path) -> list[str]:
 
 
 def check_on_commit(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
+    """Item 6. An unsafe site in the project's code fails the item when the user consented to rewriting it
+    (and it is still there); without consent it is reported, as /celery:setup did, and does not fail it."""
     root = Path(facts.root)
     sites = dispatch_sites(root)
     unsafe = [
         f"{s.location}: {s.call} {UNSAFE_CONTEXTS[c]}"
         for s in sites
         if "on_commit" not in s.contexts
-        for c in s.contexts[:1]
-        if c in UNSAFE_CONTEXTS
+        for c in [next((c for c in s.contexts if c in UNSAFE_CONTEXTS), "")]
+        if c
     ]
     safe = [
         f"{s.location}: {s.call} deferred by transaction.on_commit"
@@ -206,10 +213,13 @@ def check_on_commit(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
         if "on_commit" in s.contexts
     ]
     safe += [f"{where}: delay_on_commit" for where in _deferred_calls(root)]
-    problems = [f"{u}: can run before COMMIT (DoesNotExist) or after a rollback" for u in unsafe]
+    risky = [f"{u}: can run before COMMIT (DoesNotExist) or after a rollback" for u in unsafe]
+    problems = risky if decisions.rewrite_dispatch else []
     if not safe and decisions.dispatch != "immediate":
         problems.append("no transaction.on_commit(...) or delay_on_commit(...) dispatch in the project")
     found = safe if decisions.dispatch != "immediate" else [*safe, "immediate dispatch was chosen"]
+    if not decisions.rewrite_dispatch:
+        found += [f"REPORTED {r} (not rewritten: needs consent, --rewrite-dispatch)" for r in risky]
     return result("on_commit", not problems, _evidence(problems, found))
 
 
@@ -259,7 +269,9 @@ def check_env_vars(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
     chain = project_chain(facts, reader)
     problems, found = [], []
     for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
-        assignments = chain.assignments(name)
+        assignments = chain.assignments(name) or [
+            a for old in NAMESPACED_TO_OLD.get(name, []) for a in chain.assignments(old)
+        ]
         urls = [a for a in assignments if "://" in a.code]
         from_env = [a for a in assignments if chain.reads_environment(a.value)]
         if from_env:

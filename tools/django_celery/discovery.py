@@ -290,8 +290,8 @@ def _existing_celery(root: Path, package_dir: Path, package: str, report: ProbeR
 
 def _celery_warnings(root: Path, package_dir: Path, existing: ExistingCelery) -> list[str]:
     warnings = [
-        f"{name} is ignored by a Celery app configured with namespace='CELERY'; rename it to "
-        f"{OLD_TO_NAMESPACED[name]}."
+        f"{name} is a deprecated setting name: Celery 5 still reads it when {OLD_TO_NAMESPACED[name]} is "
+        f"not set, Celery 6 will not. Rename it to {OLD_TO_NAMESPACED[name]} (with consent: --rename-settings)."
         for name in existing.old_style_settings
     ]
     if existing.celery_module and not existing.init_loads_app:

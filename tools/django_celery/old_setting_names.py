@@ -1,11 +1,13 @@
-"""Celery 3 setting names that Django settings read under `namespace="CELERY"` silently ignore.
+"""Celery 3 setting names (the "old setting names" table of Celery's configuration docs) and their new names.
 
-Celery 4 renamed its settings (the "old setting names" table of the configuration docs). With
-`config_from_object("django.conf:settings", namespace="CELERY")` only `CELERY_` + the upper-cased new name is
-read, so `CELERY_ALWAYS_EAGER` or a bare `BROKER_URL` has no effect and no warning (CELERY-FACTS.md). The table
-maps each such old name to the name that works; it is `celery.app.defaults._TO_NEW_KEY` of Celery 5.7 minus
-the names that are already valid with the prefix (e.g. CELERY_RESULT_BACKEND), kept here because the agent
-never imports Celery.
+With `config_from_object("django.conf:settings", namespace="CELERY")` Celery 5.7 reads `CELERY_` + the
+upper-cased new name first and, when that is not set, still falls back to the old name: measured on this
+machine, every one of the 107 names below takes effect (even a bare `BROKER_URL`), with no warning under
+Django (the deprecation warning is skipped for `django.conf:settings`). They are deprecated and go away in
+Celery 6, and a new name set anywhere silently wins over the old one. So renaming keeps behaviour when only
+the old name is set, and adding a new name beside an old one changes it. The table is
+`celery.app.defaults._TO_NEW_KEY` of Celery 5.7 minus the names that are already valid with the prefix
+(e.g. CELERY_RESULT_BACKEND), kept here because the agent never imports Celery.
 """
 
 from __future__ import annotations
@@ -123,6 +125,12 @@ OLD_TO_NAMESPACED: dict[str, str] = {
 }
 
 
+NAMESPACED_TO_OLD: dict[str, list[str]] = {
+    new: [old for old, target in OLD_TO_NAMESPACED.items() if target == new]
+    for new in OLD_TO_NAMESPACED.values()
+}
+
+
 def is_old_style(name: str) -> bool:
-    """True for a setting name that a CELERY-namespaced Celery app ignores."""
+    """True for a deprecated (pre-4.0) setting name; see the module docstring for what it still does."""
     return name in OLD_TO_NAMESPACED

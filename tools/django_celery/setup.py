@@ -1,10 +1,14 @@
-"""`/celery:setup [--apps a,b] [--beat | --no-beat] [--backend django-db|redis|django-cache|none] [--broker URL]`.
+"""`/celery:setup [--apps a,b] [--beat | --no-beat] [--backend ...] [--broker URL] [--queues q:app,...]
+[--rename-settings | --no-rename-settings] [--rewrite-dispatch | --no-rewrite-dispatch]`.
 
 Integrates Celery the way Celery's "First steps with Django" does, production-grade: the app module, the
-package `__init__`, CELERY_* settings read from the environment, INSTALLED_APPS, starter tasks, dependencies,
-`.env.example` / `.gitignore`, and the migrations of the chosen apps. Explicit arguments override the
-decisions of the analysis phase. Every step is idempotent, and nothing is written unless every step
-succeeded (they run on a `ProjectEdits` workspace, committed through the journal at the end).
+package `__init__`, CELERY_* settings read from the environment, INSTALLED_APPS, starter tasks with a test
+module proving they are sent only after COMMIT, routing to dedicated queues when asked for, dependencies,
+`.env.example` / `.gitignore`, CELERY.md (or a README section), and the migrations of the chosen apps.
+Changes to the user's own code need consent (renaming deprecated setting names, deferring `.delay()` calls
+that run inside a transaction); without it they are reported with file and line. Explicit arguments
+override the decisions of the analysis phase. Every step is idempotent, and nothing is written unless every
+step succeeded (they run on a `ProjectEdits` workspace, committed through the journal at the end).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from tools.base import ToolError
 from tools.context import ToolContext
 from tools.django_celery.codemods.app_analysis import celery_module_path
 from tools.django_celery.codemods.celery_module import ensure_celery_module
+from tools.django_celery.codemods.code_style import configured_line_length, project_line_length
 from tools.django_celery.codemods.dependencies import (
     BEAT_REQUIREMENT,
     RESULTS_REQUIREMENT,
@@ -25,6 +30,7 @@ from tools.django_celery.codemods.dependencies import (
     celery_requirement,
     ensure_dependencies,
 )
+from tools.django_celery.codemods.docs import ensure_celery_doc
 from tools.django_celery.codemods.env_files import ensure_env_example, ensure_gitignore
 from tools.django_celery.codemods.init_module import ensure_init_loads_app
 from tools.django_celery.codemods.installed_apps import celery_apps, ensure_installed_apps
@@ -37,15 +43,22 @@ from tools.django_celery.codemods.settings_block import (
     core_settings,
     ensure_settings_block,
     rename_old_style_settings,
+    report_old_style_settings,
+    shadowing_old_names,
 )
-from tools.django_celery.codemods.settings_chain import celery_file_chain
-from tools.django_celery.codemods.tasks_module import ensure_tasks_module
+from tools.django_celery.codemods.settings_chain import celery_file_chain, project_chain
 from tools.django_celery.codemods.workspace import ProjectEdits, render_summary
 from tools.django_celery.dependencies_install import ensure_installed
 from tools.django_celery.facts import Decisions, ProjectFacts, ResultBackend
 from tools.django_celery.migrations import apply_migrations
+from tools.django_celery.setup_quality import quality_steps
 
-USAGE = "/celery:setup [--apps a,b] [--beat | --no-beat] [--backend django-db|redis|django-cache|none] [--broker URL]"
+USAGE = (
+    "/celery:setup [--apps a,b] [--beat | --no-beat] [--backend django-db|redis|django-cache|none] "
+    "[--broker URL] [--queues queue:app,...|none] [--rename-settings | --no-rename-settings] "
+    "[--rewrite-dispatch | --no-rewrite-dispatch]"
+)
+CONSENTS = ("rename_settings", "rewrite_dispatch")
 BACKENDS: tuple[str, ...] = get_args(ResultBackend)
 
 
@@ -62,6 +75,12 @@ def _parser() -> _Parser:
     beat.add_argument("--no-beat", dest="beat", action="store_false")
     parser.add_argument("--backend", choices=BACKENDS)
     parser.add_argument("--broker")
+    parser.add_argument("--queues")
+    for consent in CONSENTS:
+        flag = consent.replace("_", "-")
+        group = parser.add_mutually_exclusive_group()
+        group.add_argument(f"--{flag}", dest=consent, action="store_true", default=None)
+        group.add_argument(f"--no-{flag}", dest=consent, action="store_false")
     return parser
 
 
@@ -95,6 +114,12 @@ def setup_decisions(ctx: ToolContext, arguments: str) -> Decisions:
         decisions.override("result_backend", args.backend)
     if args.broker is not None:
         decisions.override("broker_url", args.broker)
+    if args.queues is not None:
+        specs = [s.strip() for s in args.queues.split(",") if s.strip() and s.strip().lower() != "none"]
+        decisions.override("queues", specs)
+    for consent in CONSENTS:
+        if getattr(args, consent) is not None:
+            decisions.override(consent, getattr(args, consent))
     return decisions
 
 
@@ -153,23 +178,32 @@ def run_setup(ctx: ToolContext, arguments: str) -> str:
     facts = require_facts(ctx)
     decisions = setup_decisions(ctx, arguments)
     edits = ProjectEdits(ctx.project_root)
+    line_length = project_line_length(edits.read, [".", facts.base_dir])
+    settings_line_length = configured_line_length(edits.read, [".", facts.base_dir])
     celery_module_existed = edits.exists(celery_module_path(facts))
     app_variable = ensure_celery_module(edits, facts)
     if ensure_init_loads_app(edits, facts, app_variable) and celery_module_existed:
         edits.warn(f"{celery_module_path(facts)} existed but the package __init__ did not load it; fixed.")
-    rename_old_style_settings(edits, facts)
+    if decisions.rename_settings:
+        rename_old_style_settings(edits, facts)
+    else:
+        report_old_style_settings(edits, facts)
     backend = effective_backend(edits, facts, decisions)
     chain = celery_file_chain(facts, edits.read)
     settings = core_settings(facts, decisions, chain) + backend_settings(backend, chain)
-    ensure_settings_block(edits, facts, settings, f"Celery, read by {facts.project_package}/celery.py")
+    settings = shadowing_old_names(settings, project_chain(facts, edits.read), edits)
+    header = f"Celery, read by {facts.project_package}/celery.py"
+    ensure_settings_block(edits, facts, settings, header, settings_line_length)
     if backend == "django-cache":
         ensure_results_cache(edits, facts)
     ensure_installed_apps(edits, facts, celery_apps(backend, decisions.beat))
-    for label in decisions.task_apps:
-        ensure_tasks_module(edits, facts.app(label))  # type: ignore[arg-type]
+    decisions.result_backend = backend
+    doc = quality_steps(edits, facts, decisions, line_length)
     ensure_dependencies(edits, facts, requirements_for(decisions, backend))
-    ensure_env_example(edits, env_example_values(facts, decisions, backend), "Celery (copy to .env)")
+    doc.env = env_example_values(facts, decisions, backend)
+    ensure_env_example(edits, doc.env, "Celery (copy to .env)")
     ensure_gitignore(edits)
+    ensure_celery_doc(edits, facts, decisions, doc)
     if decisions.broker_url and urlsplit(decisions.broker_url).password:
         edits.warn(
             "The broker URL given contains a password: it was written nowhere. Put the real URL in .env "
@@ -180,7 +214,6 @@ def run_setup(ctx: ToolContext, arguments: str) -> str:
     notes += run_migrations(ctx, celery_apps(backend, decisions.beat), edits)
     if backend == "django-cache":
         notes += create_cache_table(ctx, edits)
-    decisions.result_backend = backend
     ctx.decisions = decisions
     headline = (
         f"/celery:setup: result backend {backend}, beat {'on' if decisions.beat else 'off'}, "
@@ -188,7 +221,8 @@ def run_setup(ctx: ToolContext, arguments: str) -> str:
     )
     notes.append(
         f"Next: install the dependencies, copy .env.example to .env, then from {facts.base_dir!r} run "
-        f"`celery -A {facts.project_package} worker --loglevel=INFO`"
-        + (f" and one `celery -A {facts.project_package} beat`." if decisions.beat else ".")
+        f"`celery -A {facts.project_package} worker --loglevel=INFO"
+        + (f" -Q {','.join(doc.queues)}`" if doc.queues else "`")
+        + (f" and one `celery -A {facts.project_package} beat -S django`." if decisions.beat else ".")
     )
     return render_summary(headline, reports, edits.warnings, notes)

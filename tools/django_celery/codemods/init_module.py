@@ -11,7 +11,7 @@ from tools.django_celery.codemods.cst_tools import append_strings, imports_end, 
 from tools.django_celery.codemods.workspace import ProjectEdits
 from tools.django_celery.facts import ProjectFacts
 
-IMPORT_COMMENT = "# Load the Celery app whenever Django starts, so that @shared_task tasks bind to it.\n"
+IMPORT_COMMENT = "# Load the Celery app when Django starts, so @shared_task tasks bind to it.\n"
 
 
 def ensure_init_loads_app(edits: ProjectEdits, facts: ProjectFacts, app_variable: str) -> bool:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import libcst as cst
 
+from tools.django_celery.codemods.code_lines import call
 from tools.django_celery.codemods.cst_tools import assigned_names, ensure_import_os, insert_statements
 from tools.django_celery.codemods.results_cache import results_cache_alias
 from tools.django_celery.codemods.settings_chain import (
@@ -23,7 +24,7 @@ from tools.django_celery.codemods.settings_chain import (
 from tools.django_celery.codemods.source import PythonFile
 from tools.django_celery.codemods.workspace import ProjectEdits
 from tools.django_celery.facts import Decisions, ProjectFacts, ResultBackend
-from tools.django_celery.old_setting_names import OLD_TO_NAMESPACED
+from tools.django_celery.old_setting_names import NAMESPACED_TO_OLD, OLD_TO_NAMESPACED
 
 DEFAULT_BROKER_URL = "redis://localhost:6379/0"
 DEFAULT_REDIS_RESULTS_URL = "redis://localhost:6379/1"
@@ -38,6 +39,19 @@ class Setting:
 
     def line(self) -> str:
         return f"{self.name} = {self.code}" + (f"  # {self.comment}" if self.comment else "")
+
+    def lines(self, limit: int) -> list[str]:
+        """The setting within `limit` columns: the comment moves above it, a long call is wrapped."""
+        if len(self.line()) <= limit:
+            return [self.line()]
+        comment = [f"# {self.comment}"] if self.comment else []
+        assignment = f"{self.name} = {self.code}"
+        value = cst.parse_expression(self.code)
+        if len(assignment) <= limit or not isinstance(value, cst.Call) or "\n" in self.code:
+            return [*comment, assignment]
+        code = cst.Module(body=[]).code_for_node
+        arguments = [code(arg).rstrip(", ") for arg in value.args]
+        return [*comment, *call(f"{self.name} = {code(value.func)}", arguments, 0, limit)]
 
 
 def without_credentials(url: str) -> tuple[str, bool]:
@@ -131,7 +145,11 @@ def _insertion_index(module: cst.Module) -> int:
 
 
 def ensure_settings_block(
-    edits: ProjectEdits, facts: ProjectFacts, wanted: list[Setting], header: str
+    edits: ProjectEdits,
+    facts: ProjectFacts,
+    wanted: list[Setting],
+    header: str,
+    line_length: int | None = None,
 ) -> list[str]:
     """Append the settings the file (with what it imports) does not set yet; returns their names."""
     rel = facts.celery_settings_file
@@ -141,7 +159,10 @@ def ensure_settings_block(
         edits.note(rel)
         return []
     comments = [f"# {header}", f"# See {DOCS_URL}"]
-    code = "\n".join([*comments, *(s.line() for s in missing)]) + "\n"
+    # Settings files are wrapped only for a line length the project enforces (Django's own settings.py
+    # already has lines over ruff's default, and ruff's default rules do not include E501).
+    lines = [line for s in missing for line in (s.lines(line_length) if line_length else [s.line()])]
+    code = "\n".join([*comments, *lines]) + "\n"
     module = PythonFile.parse(rel, edits.read(rel) or "").module
     at = _insertion_index(module)
     module = insert_statements(module, at, code, blank_before=at > 0, blank_after=True)
@@ -168,8 +189,40 @@ class _Rename(cst.CSTTransformer):
         return updated.with_changes(keyword=original.keyword)
 
 
+def report_old_style_settings(edits: ProjectEdits, facts: ProjectFacts) -> None:
+    """Without consent to rename: say where each deprecated name is and what it should be called."""
+    chain = project_chain(facts, edits.read)
+    already = chain.names()
+    for assignment in (a for f in chain.files for a in f.assignments if a.name in OLD_TO_NAMESPACED):
+        new = OLD_TO_NAMESPACED[assignment.name]
+        shadowed = f" {new} is also set and wins, so this line has no effect." if new in already else ""
+        edits.warn(
+            f"{assignment.where}: {assignment.name} is a deprecated name (it still works in Celery 5, not in "
+            f"6); its current name is {new}.{shadowed} Not renamed: that needs consent (--rename-settings)."
+        )
+
+
+def shadowing_old_names(settings: list[Setting], chain: SettingsChain, edits: ProjectEdits) -> list[Setting]:
+    """The settings minus those whose deprecated name the project still uses: adding the new name would
+    silently override the user's value (the new name wins), so it is left to renaming, with consent."""
+    kept = []
+    for setting in settings:
+        olds = [a for old in NAMESPACED_TO_OLD.get(setting.name, []) for a in chain.assignments(old)]
+        if olds:
+            edits.warn(
+                f"{olds[-1].where}: {olds[-1].name} already configures what {setting.name} would; "
+                f"{setting.name} was not added (it would override it)."
+            )
+        else:
+            kept.append(setting)
+    return kept
+
+
 def rename_old_style_settings(edits: ProjectEdits, facts: ProjectFacts) -> None:
-    """Rename settings the CELERY_ namespace ignores (CELERY_ALWAYS_EAGER, BROKER_URL) to their new names."""
+    """Rename deprecated names (CELERY_ALWAYS_EAGER, BROKER_URL) to their CELERY_ names (user's consent given).
+
+    Behaviour is unchanged: Celery 5 already reads the old name when the new one is not set.
+    """
     chain = project_chain(facts, edits.read)
     already = chain.names()
     for settings_file in chain.files:
@@ -180,14 +233,14 @@ def rename_old_style_settings(edits: ProjectEdits, facts: ProjectFacts) -> None:
                 continue
             if new in already:
                 edits.warn(
-                    f"{assignment.where}: {assignment.name} is ignored by Celery and {new} is also set; "
-                    f"delete {assignment.name}."
+                    f"{assignment.where}: {assignment.name} is deprecated and {new} is also set, which wins; "
+                    f"delete {assignment.name} (it has no effect)."
                 )
                 continue
             renames[assignment.name] = new
             edits.warn(
-                f"{assignment.where}: {assignment.name} was silently ignored by Celery; renamed to {new}, "
-                "which takes effect now: review its value (and any settings.<old name> in your code)."
+                f"{assignment.where}: renamed the deprecated {assignment.name} to {new} (same effect in "
+                f"Celery 5, and still read by Celery 6); update any settings.{assignment.name} in your code."
             )
         if renames:
             rel = settings_file.source.rel

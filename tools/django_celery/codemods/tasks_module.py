@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 
+from tools.django_celery.codemods.code_style import DEFAULT_LINE_LENGTH, mark_long_lines
 from tools.django_celery.codemods.templates_io import render
 from tools.django_celery.codemods.workspace import ProjectEdits
 from tools.django_celery.facts import AppInfo
 
-RUFF_LINE_LENGTH = 88  # generated code must look like `ruff format` output with default settings
 RESERVED_NAMES = {"pk", "logger", "partial", "transaction", "shared_task", "OperationalError"}
 
 
@@ -46,38 +46,52 @@ def tasks_path(app: AppInfo) -> str:
     return "tasks.py" if app.path in ("", ".") else f"{app.path.rstrip('/')}/tasks.py"
 
 
-def _decorator(task_name: str) -> str:
+def _decorator(task_name: str, line_length: int) -> str:
     line = f'@shared_task(name="{task_name}")'
-    return line if len(line) <= RUFF_LINE_LENGTH else f'@shared_task(\n    name="{task_name}"\n)'
+    return line if len(line) <= line_length else f'@shared_task(\n    name="{task_name}"\n)'
 
 
-def render_tasks_module(app: AppInfo) -> str:
+def model_variable(model: str) -> str:
+    """The local variable a row of `model` is bound to in generated code (`question`, or `row`)."""
+    snake = snake_case(model)
+    return snake if snake not in RESERVED_NAMES else "row"
+
+
+def render_tasks_module(app: AppInfo, line_length: int = DEFAULT_LINE_LENGTH) -> str:
+    """The starter tasks.py, laid out for the project's line length (formatted as `ruff format` would)."""
     values = {
         "label": app.label,
         "module": app.module,
         "count_func": roundtrip_function(app),
-        "count_decorator": _decorator(roundtrip_task_name(app)),
+        "count_decorator": _decorator(roundtrip_task_name(app), line_length),
     }
     if not app.models:
-        return render("tasks_ping.py.tmpl", **values)
+        return mark_long_lines(render("tasks_ping.py.tmpl", **values), line_length)
     model = app.models[0]
-    snake = snake_case(model)
-    return render(
+    code = render(
         "tasks_models.py.tmpl",
         **values,
         model=model,
-        snake=snake,
-        variable=snake if snake not in RESERVED_NAMES else "row",
+        snake=snake_case(model),
+        variable=model_variable(model),
     )
+    return mark_long_lines(code, line_length)
 
 
-def ensure_tasks_module(edits: ProjectEdits, app: AppInfo) -> None:
-    rel = tasks_path(app)
-    if edits.exists(rel):
-        edits.note(rel, "kept as it is (an existing tasks.py is never overwritten)")
-        return
+def generated_functions(app: AppInfo) -> list[str]:
+    """The functions the starter tasks.py defines: the round-trip task, then process/queue for a model."""
     functions = [roundtrip_function(app)]
     if app.models:
         snake = snake_case(app.models[0])
         functions += [f"process_{snake}", f"queue_process_{snake}"]
-    edits.write(rel, render_tasks_module(app), ", ".join(functions))
+    return functions
+
+
+def ensure_tasks_module(edits: ProjectEdits, app: AppInfo, line_length: int = DEFAULT_LINE_LENGTH) -> bool:
+    """Write the starter tasks.py when the app has none; True when it was written now."""
+    rel = tasks_path(app)
+    if edits.exists(rel):
+        edits.note(rel, "kept as it is (an existing tasks.py is never overwritten)")
+        return False
+    edits.write(rel, render_tasks_module(app, line_length), ", ".join(generated_functions(app)))
+    return True
