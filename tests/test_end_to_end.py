@@ -22,6 +22,8 @@ EXPECTED_CHANGES = {
     "mysite/__init__.py",
     "mysite/settings.py",
     "polls/tasks.py",
+    "polls/test_tasks.py",
+    "CELERY.md",
     "requirements.txt",
     ".env.example",
     ".gitignore",
@@ -135,12 +137,17 @@ def test_interactive_answers_drive_the_decisions(startproject: Path) -> None:
     runner = Runner(RunOptions(project=str(startproject), interactive=True, allow_network=False))
     outcome = runner.start()
     asked = []
-    answers = {"task_apps": "polls", "beat": "no", "result_backend": "no results, ignore them"}
+    answers = {
+        "task_apps": "polls",
+        "beat": "no",
+        "result_backend": "no results, ignore them",
+        "queues": "no",
+    }
     while outcome.question is not None:
         asked.append(outcome.question["topic"])
         outcome = runner.answer(answers[outcome.question["topic"]])
     runner.close()
-    assert asked == ["task_apps", "beat", "result_backend"]
+    assert asked == ["task_apps", "beat", "result_backend", "queues"]
     assert outcome.report is not None and outcome.report.status == "passed"
     assert outcome.report.decisions["result_backend"] == "none"
     assert outcome.report.decisions["sources"]["result_backend"] == "asked"
