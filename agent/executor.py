@@ -35,7 +35,10 @@ class AskUserQuestionArgs(BaseModel):
     )
     topic: Topic | None = Field(
         default=None,
-        description="What the answer decides: task_apps, beat, result_backend, dispatch, or other.",
+        description=(
+            "What the answer decides: task_apps, beat, result_backend, dispatch, queues, rewrite_dispatch, "
+            "rename_settings, or other."
+        ),
     )
 
 
