@@ -84,6 +84,18 @@ def queue_close(pk):
 
 FULL_REQUIREMENTS = "Django>=5.2,<6\ncelery[redis]>=5.4,<6\ndjango-celery-results>=2.5\n"
 FULL_ENV_EXAMPLE = "# Celery\nCELERY_BROKER_URL=redis://localhost:6379/0\n"
+FULL_README = """# mysite
+
+Polls, with background work in Celery.
+
+## Celery
+
+Run a worker next to the web server, from the folder with manage.py:
+
+    celery -A mysite worker -l info
+
+Set CELERY_BROKER_URL (see .env.example). Task results are kept in the database (django-celery-results).
+"""
 FULL_GITIGNORE = "__pycache__/\ndb.sqlite3\n.env\n.env.*\n!.env.example\ncelerybeat-schedule*\n"
 
 
@@ -100,6 +112,7 @@ def existing_full(dest: Path) -> Path:
     (project / "requirements.txt").write_text(FULL_REQUIREMENTS)
     (project / ".env.example").write_text(FULL_ENV_EXAMPLE)
     (project / ".gitignore").write_text(FULL_GITIGNORE)
+    (project / "README.md").write_text(FULL_README)
     manage(project, "migrate", "--noinput")
     return project
 

@@ -51,7 +51,7 @@ class InstallRecord(BaseModel):
 def needed_requirements(decisions: Decisions, backend: str | None = None) -> list[Requirement]:
     """What the decisions need importable: celery (with the Redis client when Redis is used), results, beat."""
     backend = backend or decisions.result_backend
-    scheme = urlsplit(decisions.broker_url).scheme if decisions.broker_url else ""
+    scheme = urlsplit(decisions.broker_url).scheme if decisions.broker_url else "redis"  # settings' default
     wanted = [celery_requirement(redis=scheme.startswith("redis") or backend == "redis")]
     if backend in ("django-db", "django-cache"):
         wanted.append(RESULTS_REQUIREMENT)
