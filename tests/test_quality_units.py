@@ -1,0 +1,260 @@
+"""Fast tests of the quality pieces that need no Django process: the dispatch rewrite's exact output, import
+placement, what a generated test can create, line lengths, routing specs, and the consent questions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from agent.config import RunOptions
+from agent.decisions import apply_answer, default_answer, infer_topic, initial_decisions, queue_specs
+from agent.definition import load_definition
+from agent.models.offline import OfflinePolicy, question_applies
+from agent.resources import DEFAULT_DEFINITION
+from tools.base import ToolError
+from tools.django_celery.codemods.code_style import configured_line_length, mark_long_lines
+from tools.django_celery.codemods.dispatch_rewrite import rewrite_module
+from tools.django_celery.codemods.imports import ensure_from_import
+from tools.django_celery.codemods.model_fields import creation_arguments
+from tools.django_celery.codemods.routing import Route, plan_routes
+from tools.django_celery.facts import AppInfo, Decisions, DispatchSite, InstalledPackages, ProjectFacts
+
+VIEW = '''"""Views."""
+
+import logging
+
+from django.db import transaction
+
+from accounts import tasks as account_tasks
+
+from .tasks import audit, send_welcome_email
+
+
+def signup(request):
+    with transaction.atomic():
+        send_welcome_email.delay(request.user.pk)
+        audit.apply_async(args=(1,), countdown=10)
+        result = send_welcome_email.delay(2)
+        account_tasks.send_welcome_email.delay(3)
+    send_welcome_email.delay(4)  # no transaction here: left alone
+    return result
+
+
+@transaction.atomic(using="replica")
+def replicate(pk):
+    send_welcome_email.delay(pk)
+'''
+
+
+def facts(tmp_path: Path, **changes: object) -> ProjectFacts:
+    values: dict[str, object] = {
+        "root": str(tmp_path),
+        "manage_py": "manage.py",
+        "base_dir": ".",
+        "settings_module": "mysite.settings",
+        "settings_files": ["mysite/settings.py"],
+        "installed_apps_file": "mysite/settings.py",
+        "celery_settings_file": "mysite/settings.py",
+        "project_package": "mysite",
+        "project_package_dir": "mysite",
+        "interpreter": sys.executable,
+        "django_version": "5.2.19",
+        "database_engine": "django.db.backends.sqlite3",
+        "apps": [AppInfo(label="accounts", module="accounts", listed_as="accounts", path="accounts")],
+        "packages": InstalledPackages(celery="5.7.0"),
+    }
+    return ProjectFacts(**{**values, **changes})
+
+
+def test_dispatch_rewrite_defers_what_runs_in_a_transaction_and_nothing_else(tmp_path: Path) -> None:
+    tasks = {"accounts.tasks.send_welcome_email": True, "accounts.tasks.audit": False}  # audit has base=
+    code, outcomes = rewrite_module("accounts/views.py", VIEW, facts(tmp_path), tasks, supported=True)
+    expected = (
+        VIEW.replace("import logging\n", "import logging\nfrom functools import partial\n")
+        .replace(
+            "send_welcome_email.delay(request.user.pk)", "send_welcome_email.delay_on_commit(request.user.pk)"
+        )
+        .replace(
+            "audit.apply_async(args=(1,), countdown=10)",
+            "transaction.on_commit(partial(audit.apply_async, args=(1,), countdown=10))",
+        )
+        .replace(
+            "account_tasks.send_welcome_email.delay(3)", "account_tasks.send_welcome_email.delay_on_commit(3)"
+        )
+        .replace(
+            "    send_welcome_email.delay(pk)\n",
+            '    transaction.on_commit(partial(send_welcome_email.delay, pk), using="replica")\n',
+        )
+    )
+    assert code == expected
+    lines = [o.line() for o in outcomes]
+    assert (
+        "accounts/views.py:16: send_welcome_email.delay(...) inside atomic left as is: its return value is used"
+        in (lines[2])
+    )
+    assert [o.rewritten for o in outcomes] == [True, True, False, True, True]
+    assert not any(":18:" in line for line in lines)  # outside any transaction: not a site
+
+
+def test_without_delay_on_commit_every_site_uses_on_commit_and_imports_come_once(tmp_path: Path) -> None:
+    old_celery = facts(tmp_path, packages=InstalledPackages(celery="5.3.6"))
+    code, outcomes = rewrite_module("accounts/views.py", VIEW, old_celery, {}, supported=False)
+    assert (
+        code.count("from functools import partial") == 1
+        and code.count("from django.db import transaction") == 1
+    )
+    assert "transaction.on_commit(partial(send_welcome_email.delay, request.user.pk))" in code
+    assert "transaction.on_commit(partial(account_tasks.send_welcome_email.delay, 3))" in code
+    assert sum(o.rewritten for o in outcomes) == 4
+    again, more = rewrite_module("accounts/views.py", code, old_celery, {}, supported=False)
+    assert again == code and more == [o for o in more if not o.rewritten]  # idempotent
+
+
+def test_a_local_name_transaction_blocks_the_on_commit_form(tmp_path: Path) -> None:
+    source = (
+        "from django.db.transaction import atomic\n\nfrom .tasks import charge\n\n\n"
+        "def pay(transaction):\n    with atomic():\n        charge.delay(transaction.pk)\n"
+    )
+    code, outcomes = rewrite_module("accounts/views.py", source, facts(tmp_path), {}, supported=True)
+    assert code == source
+    assert outcomes[0].detail == "`transaction` means something else in this module"
+
+
+def test_long_rewritten_lines_are_wrapped_like_ruff_format(tmp_path: Path) -> None:
+    source = (
+        "from accounts import tasks\n\n\ndef f(request):\n    with transaction.atomic():\n"
+        "        tasks.send_a_rather_long_welcome_email.delay(request.user.pk, request.user.email)\n"
+    )
+    code, _ = rewrite_module(
+        "accounts/views.py", source, facts(tmp_path), {}, supported=False, line_length=88
+    )
+    assert (
+        "        transaction.on_commit(\n"
+        "            partial(tasks.send_a_rather_long_welcome_email.delay, request.user.pk, request.user.email)\n"
+        "        )\n"
+    ) in code
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "import os\n\nfrom django.db import models\n\nfrom .x import y\n",
+            "import os\nfrom functools import partial\n\n"
+            "from django.db import models, transaction\n\nfrom .x import y\n",
+        ),
+        (
+            '"""Doc."""\n\nfrom .x import y\n\nZ = 1\n',
+            '"""Doc."""\n\nfrom functools import partial\n\n'
+            "from django.db import transaction\n\nfrom .x import y\n\nZ = 1\n",
+        ),
+        (
+            "from django.db import (\n    models,\n    router,\n)\n",
+            "from functools import partial\n\nfrom django.db import (\n    models,\n    router,\n    transaction,\n)\n",
+        ),
+    ],
+)
+def test_imports_land_where_isort_puts_them(source: str, expected: str) -> None:
+    module = ensure_from_import(cst.parse_module(source), "functools", "partial", {"accounts"})
+    module = ensure_from_import(module, "django.db", "transaction", {"accounts"})
+    assert module.code == expected
+
+
+def test_a_generated_test_creates_rows_only_when_it_knows_every_required_field() -> None:
+    models = (
+        "from django.db import models\n\n\nclass Tag(models.Model):\n    code = models.CharField(max_length=4)\n"
+        "    size = models.PositiveIntegerField()\n    on = models.BooleanField()\n"
+        "    at = models.DateTimeField(auto_now_add=True)\n    note = models.TextField(null=True)\n\n\n"
+        "class Line(models.Model):\n    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)\n\n\n"
+        "class Base(models.Model):\n    class Meta:\n        abstract = True\n"
+    )
+    assert creation_arguments(models, "Tag") == {"code": '"x"', "size": "1", "on": "True"}
+    assert creation_arguments(models, "Line") is None  # a foreign key cannot be invented
+    assert creation_arguments(models, "Base") is None
+
+
+def test_the_projects_line_length_is_read_from_its_linter_configuration() -> None:
+    files = {
+        "pyproject.toml": "[tool.ruff]\nline-length = 100\n[tool.black]\nline-length = 99\n",
+        "src/setup.cfg": "[flake8]\nmax-line-length = 79\n",
+    }
+    assert configured_line_length(files.get, ["."]) == 99
+    assert configured_line_length(files.get, [".", "src"]) == 79
+    assert configured_line_length({}.get, ["."]) is None
+    marked = mark_long_lines('x = "' + "a" * 90 + '"\n"""\n' + "b" * 90 + '\n"""\n', 88)
+    assert marked.splitlines()[0].endswith("  # noqa: E501") and not marked.splitlines()[2].endswith("E501")
+
+
+def test_queue_specs_route_apps_or_tasks_and_refuse_what_routes_nothing(tmp_path: Path) -> None:
+    project = facts(tmp_path, apps=[AppInfo(label="polls", module="polls", listed_as="polls", path="polls")])
+    tasks = {"polls": ["polls.tasks.count_questions", "custom.name"]}
+    assert plan_routes(["emails:polls"], project, tasks, "celery") == [
+        Route("polls.tasks.*", "emails"),
+        Route("custom.name", "emails"),  # a task whose explicit name the app glob misses
+    ]
+    assert plan_routes(["polls"], project, tasks, "celery") == [
+        Route("polls.tasks.*", "polls"),
+        Route("custom.name", "polls"),
+    ]
+    assert plan_routes(["slow:custom.name"], project, tasks, "celery") == [Route("custom.name", "slow")]
+    with pytest.raises(ToolError, match="'emails' routes no task"):
+        plan_routes(["emails"], project, tasks, "celery")
+    with pytest.raises(ToolError, match="other than the default queue 'celery'"):
+        plan_routes(["celery:polls"], project, tasks, "celery")
+    assert queue_specs("No thanks") == [] and queue_specs("emails:polls, reports:blog") == [
+        "emails:polls",
+        "reports:blog",
+    ]
+
+
+def test_consents_default_to_no_and_answers_change_them(tmp_path: Path) -> None:
+    project = facts(tmp_path)
+    decisions = initial_decisions(project, RunOptions(project=str(tmp_path)))
+    assert not decisions.rewrite_dispatch and decisions.sources["rewrite_dispatch"] == "default"
+    assert default_answer("rewrite_dispatch", project, decisions) == "no"
+    flagged = initial_decisions(
+        project, RunOptions(project=str(tmp_path), rename_settings=True, queues=["q:accounts"])
+    )
+    assert (
+        flagged.rename_settings
+        and flagged.sources["rename_settings"] == "flag"
+        and flagged.queues == ["q:accounts"]
+    )
+    question = "Rewrite those calls so the task is sent only after COMMIT (delay_on_commit or transaction.on_commit)?"
+    assert infer_topic(question) == "rewrite_dispatch"
+    assert (
+        apply_answer("rewrite_dispatch", "yes, please", project, decisions, "asked")
+        == "rewrite dispatch: yes"
+    )
+    assert decisions.rewrite_dispatch and decisions.sources["rewrite_dispatch"] == "asked"
+    apply_answer("rename_settings", "no", project, decisions, "asked")
+    assert not decisions.rename_settings
+
+
+def test_the_offline_policy_asks_conditional_questions_only_when_discovery_found_the_problem(
+    tmp_path: Path,
+) -> None:
+    definition = load_definition(DEFAULT_DEFINITION)
+    policy = OfflinePolicy(definition=definition)
+    unsafe = DispatchSite(location="accounts/views.py:14", call="send.delay", contexts=["atomic"])
+    deferred = DispatchSite(
+        location="accounts/views.py:20", call="send.delay", contexts=["atomic", "on_commit"]
+    )
+    decisions = Decisions(task_apps=[], sources={"queues": "default"}).model_dump(mode="json")
+
+    def asked(existing: dict) -> list[str]:
+        run = {"facts": {"existing": existing}, "decisions": decisions}
+        batches = policy._phase_work("analysis", run, decisions)
+        return [call["args"]["topic"] for _, calls in batches for call in calls]
+
+    assert asked({}) == ["queues"]
+    assert asked({"dispatch_details": [deferred.model_dump()]}) == ["queues"]
+    assert asked({"dispatch_details": [unsafe.model_dump()], "old_style_settings": ["BROKER_URL"]}) == [
+        "queues",
+        "rewrite_dispatch",
+        "rename_settings",
+    ]
+    assert not question_applies("something_unknown", {"existing": {}})
