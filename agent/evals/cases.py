@@ -29,8 +29,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from agent.config import RunOptions
-from agent.evals.layouts import LAYOUTS
+from agent.evals.layouts import LAYOUTS, release_fixture
 from agent.resources import EVALS_DIR
+from tools.django_celery.interpreter import find_interpreter
 
 CASES_DIR = EVALS_DIR / "cases"
 Broker = Literal["embedded", "redis", "rabbitmq"]
@@ -73,14 +74,16 @@ class Case(BaseModel):
     ) -> RunOptions:
         """RunOptions exactly as `django-integrator run PROJECT --yes ARGS…` would make them.
 
-        The project runs on this interpreter (like the demo) unless the case passes `--python`; the
+        The project runs on this interpreter (like the demo) unless the case passes `--python` or the
+        project has its own virtualenv (found as `run` finds it); the
         documentation comes from the bundled references (`--no-network`) so runs are reproducible.
         """
         from agent.cli import _options, build_parser  # the CLI's own flag parsing, so the two never differ
 
         argv = ["run", str(project), "--yes", "--no-network", *self.args, *(extra_args or [])]
         options = _options(build_parser().parse_args(argv), project, interactive)
-        options.python = options.python or sys.executable
+        if options.python is None and find_interpreter(project).last_resort:  # a project venv is its own
+            options.python = sys.executable
         if broker is not None:
             options.broker_url = BROKER_URLS[broker]
         return options
@@ -95,6 +98,7 @@ def build_fixture(case: Case, dest: Path) -> Path:
         holder = Path(tempfile.mkdtemp(prefix=f"django-integrator-{case.name}-"))
         atexit.register(shutil.rmtree, holder, True)
         root = case.build(holder / "fixture")
+        atexit.register(release_fixture, root)  # runs before the rmtree above (atexit is last in, first out)
         _TEMPLATES[case.name] = (holder / "fixture", root.relative_to(holder / "fixture"))
     template, project = _TEMPLATES[case.name]
     shutil.copytree(template, dest, symlinks=True)
