@@ -85,9 +85,12 @@ def test_half_done_recipes_are_detected_and_completed_without_duplicates(
 
 
 @pytest.mark.live
+@pytest.mark.services
 def test_an_already_integrated_project_is_verified_and_left_unchanged(
-    built: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+    built: Callable[[str], Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Verified on the broker the user's CELERY_BROKER_URL names (RabbitMQ here), not the embedded one."""
+    monkeypatch.setenv("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
     project = built("existing_full")
     before = snapshot(project)
     code = main(["run", "--yes", "--json", "--no-network", str(project)])
@@ -96,4 +99,6 @@ def test_an_already_integrated_project_is_verified_and_left_unchanged(
     assert [c["passed"] for c in report["checklist"]] == [True] * 11
     assert report["changed_files"] == []
     assert report["decisions"]["sources"]["result_backend"] == "existing"
+    worker = next(c for c in report["checklist"] if c["key"] == "worker_starts")["evidence"]
+    assert "(broker amqp://guest:**@127.0.0.1:5672//)" in worker
     assert snapshot(project) == before

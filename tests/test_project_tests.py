@@ -90,6 +90,18 @@ def test_cli_reports_the_same_pass_count_before_and_after(
     assert "4 of 4 tests that passed before still pass" in check["evidence"]
 
 
+def test_a_pytest_django_project_runs_under_pytest(suite_project: Path) -> None:
+    ini = "[pytest]\nDJANGO_SETTINGS_MODULE = mysite.settings\npython_files = tests.py test_*.py\n"
+    (suite_project / "pytest.ini").write_text(ini)
+    before_files = snapshot(suite_project)
+    outcome = run_project_tests(discover_project(suite_project))
+    assert outcome.runner == "pytest", outcome.output_tail
+    assert outcome.command.startswith("python -m pytest -p no:cacheprovider")
+    assert len(outcome.passed) == 4 and not outcome.failed
+    assert "polls.tests.QuestionTests.test_str_is_the_text" in outcome.passed
+    assert snapshot(suite_project) == before_files  # no .pytest_cache, no bytecode
+
+
 def test_pytest_django_configuration_is_recognised(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "pytest.ini").write_text("[pytest]\nDJANGO_SETTINGS_MODULE = mysite.settings\n")
