@@ -4,7 +4,7 @@
 and sends the welcome task inside `transaction.atomic()`, the race the seed warns about) and
 `notifications` (the task, which re-reads the account and marks it welcomed). Celery is wired the
 canonical way already; the project simply never deferred its dispatch. The database is SQLite, or a
-PostgreSQL database given by name (where the race is real: SQLite's locking can hide it).
+PostgreSQL database given by name (`use_postgres`), where the race is real: SQLite's locking can hide it.
 """
 
 from __future__ import annotations
@@ -86,8 +86,18 @@ POSTGRES = """DATABASES = {
 }"""
 
 
-def make_signup_project(dest: Path, database: str | None = None) -> Path:
-    """Build the project at `dest`; with `database`, its settings use that PostgreSQL database."""
+def use_postgres(project: Path, database: str) -> None:
+    """Point the project's settings at the PostgreSQL database `database` on 127.0.0.1:5432."""
+    settings = project / "shop" / "settings.py"
+    text = settings.read_text()
+    start = text.index("DATABASES = {")
+    end = text.index("\n}\n", start) + 2
+    values = {"name": database, "user": USER, "host": HOST, "port": PORT}
+    settings.write_text(text[:start] + POSTGRES % values + text[end:])
+
+
+def make_signup_project(dest: Path) -> Path:
+    """Build the project at `dest` (SQLite; `use_postgres` switches a copy to PostgreSQL)."""
     project = make_sample_project(dest, "shop", ("accounts", "notifications"))
     (project / "accounts" / "models.py").write_text(ACCOUNT_MODEL)
     (project / "accounts" / "views.py").write_text(SIGNUP_VIEW)
@@ -100,14 +110,6 @@ def make_signup_project(dest: Path, database: str | None = None) -> Path:
     text = settings.read_text().replace(
         "from pathlib import Path\n", "import os\nfrom pathlib import Path\n", 1
     )
-    if database is not None:
-        start = text.index("DATABASES = {")
-        end = text.index("\n}\n", start) + 2
-        text = (
-            text[:start]
-            + POSTGRES % {"name": database, "user": USER, "host": HOST, "port": PORT}
-            + text[end:]
-        )
     text += '\nCELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://localhost:6379/0")\n'
     settings.write_text(text)
     run([sys.executable, "manage.py", "makemigrations", "accounts"], project)

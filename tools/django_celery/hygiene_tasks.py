@@ -88,7 +88,7 @@ def primary_keys(tasks: list[TaskFunction], facts: ProjectFacts) -> Rule:
 
 
 def bounded_retries(tasks: list[TaskFunction]) -> Rule:
-    rule = Rule("automatic retries: named exceptions, backoff, a ceiling")
+    rule = Rule("automatic retries only for named exceptions, with backoff and a ceiling")
     for task in tasks:
         retried = task.options.get("autoretry_for")
         if retried is None:
