@@ -167,9 +167,13 @@ def apply_answer(topic: Topic, answer: str, facts: ProjectFacts, decisions: Deci
         consent = text.startswith(("y", "true", "ok", "sure", "please", "rewrite", "rename", "go ahead"))
         setattr(decisions, topic, consent)
         understood = f"{topic.replace('_', ' ')}: {'yes' if consent else 'no, report only'}"
-    elif topic == "queues":
-        decisions.queues = queue_specs(answer)
-        understood = f"queues: {', '.join(decisions.queues) or 'none (no routing)'}"
+    elif topic == "queues":  # a bare word must be an app label (its queue is named after it)
+        specs = queue_specs(answer)
+        decisions.queues = [s for s in specs if ":" in s or facts.app(s) is not None]
+        ignored = [s for s in specs if s not in decisions.queues]
+        understood = f"queues: {', '.join(decisions.queues) or 'none (no routing)'}" + (
+            f"; ignored {', '.join(ignored)} (not an app label: write queue:app)" if ignored else ""
+        )
     else:
         return "noted"
     decisions.sources[topic] = source  # type: ignore[index]

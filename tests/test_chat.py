@@ -34,7 +34,7 @@ def test_chat_asks_takes_enter_as_default_then_diffs_and_undoes(
     out = io.StringIO()
     session = ChatSession(
         RunOptions(project=str(startproject), interactive=True, allow_network=False),
-        read=scripted(["", "yes", "", "diff", "undo"], prompts),
+        read=scripted(["", "yes", "", "", "diff", "undo"], prompts),  # the 4th: no dedicated queues
         console=Console(stream=out),
     )
     report = session.run()
