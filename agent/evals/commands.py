@@ -116,7 +116,13 @@ def describe(result: ReplayResult) -> list[str]:
 
 def _replay(paths: list[Path], keep: Path | None) -> int:
     files = _transcript_files(paths)
-    root = keep or Path(tempfile.mkdtemp(prefix="django-integrator-replay-"))
+    if keep is not None:
+        return _replay_in(files, keep)
+    with tempfile.TemporaryDirectory(prefix="django-integrator-replay-") as workroot:
+        return _replay_in(files, Path(workroot))
+
+
+def _replay_in(files: list[Path], root: Path) -> int:
     failed = 0
     for number, path in enumerate(files, start=1):
         result = replay_transcript(path, root / f"{number:02d}-{path.stem}")
@@ -127,7 +133,11 @@ def _replay(paths: list[Path], keep: Path | None) -> int:
 
 
 def _record(args: argparse.Namespace) -> int:
-    workroot = Path(tempfile.mkdtemp(prefix="django-integrator-record-"))
+    with tempfile.TemporaryDirectory(prefix="django-integrator-record-") as workroot:
+        return _record_in(args, Path(workroot))
+
+
+def _record_in(args: argparse.Namespace, workroot: Path) -> int:
     if args.scenario:
         names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
         unknown = [n for n in names if n not in SCENARIOS]

@@ -98,7 +98,10 @@ def compact_event(
         kept["report"] = {
             "status": report.get("status"),
             "error": report.get("error"),
-            "checklist": [{"key": r["key"], "passed": r["passed"]} for r in report.get("checklist", [])],
+            "checklist": [
+                {"key": r["key"], "number": r.get("number", 0), "passed": r["passed"]}
+                for r in report.get("checklist", [])
+            ],
             "decisions": report.get("decisions"),
             "changed_files": report.get("changed_files", []),
             "rolled_back": report.get("rolled_back", False),

@@ -130,11 +130,13 @@ def compare_outcomes(
     if recorded.get("status") != replayed.get("status"):
         regressions.append(f"status: recorded {recorded.get('status')}, now {replayed.get('status')}")
     old, new = checklist_outcome(recorded), checklist_outcome(replayed)
-    for key, passed in old.items():
-        if passed and not new.get(key, False):
-            regressions.append(f"#{key}: passed in the recording, fails now")
-        elif not passed and new.get(key, False):
-            improvements.append(f"#{key}: failed in the recording, passes now")
+    numbers = {item["key"]: item.get("number") for item in replayed.get("checklist", [])}
+    worse = [f"#{numbers.get(k)} {k}" for k, passed in old.items() if passed and not new.get(k, False)]
+    better = [f"#{numbers.get(k)} {k}" for k, passed in old.items() if not passed and new.get(k, False)]
+    if worse:
+        regressions.append("passed in the recording, fail now: " + ", ".join(worse))
+    if better:
+        improvements.append("failed in the recording, pass now: " + ", ".join(better))
     return regressions, improvements
 
 

@@ -68,7 +68,7 @@ def markdown(rows: list[Row]) -> str:
     each = total["per_integration"]
     lines.append(
         "| **total** | "
-        + f"{total['runs']} runs | "
+        + f"{total['runs']} run{'' if total['runs'] == 1 else 's'} | "
         + " | ".join([""] * len(numbers))
         + f" | {total['passed']} passed | {total['expectations_met']}/{total['runs']} | {total['model_calls']} | "
         f"{total['prompt_tokens']} | {total['completion_tokens']} | {total['tool_calls']} | "

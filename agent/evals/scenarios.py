@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from agent.models.scripted import Completion, Hook, HttpFailure, NetworkFailure, Reply, Turn
@@ -27,15 +27,22 @@ class Scenario:
     interactive: bool = False
     answers: tuple[str, ...] = ()
     max_retries: int = 2
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _planned_first(turn: Turn) -> str:
     return turn.planned[1][0]["name"] if turn.planned[1] else ""
 
 
+PLAN_DONE = "The plan is written: one step per checklist item."
+
+
 def _targeted_question(turn: Turn) -> Reply | None:
-    """Flags settle the apps and the backend; the model asks only about beat, offering the choices."""
+    """Flags settle the apps and the backend; the model asks only about beat, offering the choices.
+
+    It also ends planning by answering without a tool call, which ends a phase as well as finish_phase.
+    """
+    if turn.phase == "planning" and _planned_first(turn) == "finish_phase":
+        return Completion(PLAN_DONE)
     if turn.phase == "discovery" and _planned_first(turn) == "AskUserQuestion":
         args = {
             "question": "Will you run periodic jobs on a schedule with django-celery-beat?",
@@ -46,23 +53,23 @@ def _targeted_question(turn: Turn) -> Reply | None:
     return None
 
 
-def _malformed_arguments(turn: Turn) -> Reply | None:
-    if turn.phase == "discovery" and _planned_first(turn) == "Read" and turn.slips == 0:
-        return Completion("Reading manage.py first.", [("Read", '{"path": "manage.py"')])
-    return None
-
-
-def _unknown_tool(turn: Turn) -> Reply | None:
-    if turn.phase == "discovery" and _planned_first(turn) == "Read" and turn.slips == 0:
-        return Completion("Listing the project first.", [("ListDirectory", '{"path": "."}')])
-    return None
-
-
-def _refused_command(turn: Turn) -> Reply | None:
+def _bad_replies(turn: Turn) -> Reply | None:
+    """Replies a runtime must survive, one per phase turn: each error goes back to the model, which
+    then does what it should have done (the definition's next step)."""
+    reads = turn.phase == "discovery" and _planned_first(turn) == "Read"
+    if reads and turn.slips == 0:
+        return Completion("Reading manage.py first.", [("Read", '{"path": "manage.py"')])  # not JSON
+    if reads and turn.slips == 1:
+        return Completion("Listing the project first.", [("ListDirectory", '{"path": "."}')])  # no such tool
+    if turn.phase == "planning" and turn.step == 0 and turn.slips == 0:
+        name, arguments = turn.planned[1][0]["name"], json.dumps(turn.planned[1][0]["args"])
+        return Completion("Writing the plan.", [(name, arguments[: len(arguments) // 3])], "length")
     if turn.phase == "implementation" and turn.step == 0 and turn.slips == 0:
         command = {"command": "rm -rf polls/migrations && python manage.py makemigrations polls"}
+        return Completion("Recreating the polls migrations from scratch.", [("Bash", json.dumps(command))])
+    if turn.phase == "verification" and turn.step == 0 and turn.slips == 0:
         return Completion(
-            "Recreating the polls migrations from scratch first.", [("Bash", json.dumps(command))]
+            "Before the live checks I will look at the project with Django's own comm", [], "length"
         )
     return None
 
@@ -131,9 +138,12 @@ SERVER_ERROR = {
 }
 
 
-def _rate_limited(turn: Turn) -> Reply | None:
+def _flaky_endpoint(turn: Turn) -> Reply | None:
+    """A 429 with Retry-After on the very first call; a read timeout on the first planning call."""
     if turn.call == 0 and turn.attempt == 1:
         return HttpFailure(429, RATE_LIMIT, {"retry-after-ms": "20", "retry-after": "1"})
+    if turn.phase == "planning" and turn.step == 0 and turn.attempt == 1:
+        return NetworkFailure("ReadTimeout", "The read operation timed out")
     return None
 
 
@@ -144,57 +154,34 @@ def _server_error(turn: Turn) -> Reply | None:
     return None
 
 
-def _timeout(turn: Turn) -> Reply | None:
-    if turn.phase == "planning" and turn.attempt == 1 and turn.step == 0:
-        return NetworkFailure("ReadTimeout", "The read operation timed out")
-    return None
-
-
-def _truncated(turn: Turn) -> Reply | None:
-    """A tool call cut mid-arguments in planning, then prose cut mid-sentence in verification."""
-    if turn.phase == "planning" and turn.step == 0 and turn.slips == 0:
-        name, calls = turn.planned[1][0]["name"], turn.planned[1]
-        arguments = json.dumps(calls[0]["args"])
-        return Completion("Writing the plan.", [(name, arguments[: len(arguments) // 3])], "length")
-    if turn.phase == "verification" and turn.step == 0 and turn.slips == 0:
-        return Completion(
-            "Before the live checks I will look at the project with Django's own comm", [], "length"
-        )
-    return None
-
-
 PASSED = {"status": "passed", "failed_items": []}
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in [
         Scenario(
             "targeted-question",
-            "The model asks one targeted question with options; the user answers yes, so beat is added.",
+            "The model asks one targeted question with options; the user's answer (no periodic tasks) is "
+            "recorded as asked. It ends planning with a plain answer instead of finish_phase.",
             _targeted_question,
-            PASSED | {"phrases": ["The user answered: 'yes'", "django_celery_beat"]},
+            PASSED | {"phrases": ["The user answered: 'no'"]},
             args=("--apps", "polls", "--backend", "django-db"),
             interactive=True,
-            answers=("yes",),
+            answers=("no",),
         ),
         Scenario(
-            "malformed-arguments",
-            "A tool call whose arguments are not valid JSON; the model gets the error and sends it again.",
-            _malformed_arguments,
-            PASSED | {"phrases": ["are not valid JSON"]},
-        ),
-        Scenario(
-            "unknown-tool",
-            "A call to a tool that does not exist; the error lists the tools and the model uses Read.",
-            _unknown_tool,
-            PASSED | {"phrases": ["there is no tool named 'ListDirectory'"]},
-        ),
-        Scenario(
-            "permission-refused",
-            "`rm -rf polls/migrations` is refused by the definition's deny rules and never runs.",
-            _refused_command,
+            "bad-replies",
+            "Tool-call arguments that are not JSON, an unknown tool, a tool call cut off by the token limit, "
+            "`rm -rf` refused by the definition's deny rules (never run), prose cut off by the token limit: "
+            "each comes back to the model, which corrects itself; the run passes.",
+            _bad_replies,
             PASSED
             | {
-                "phrases": ["Refused by the agent's permissions"],
+                "phrases": [
+                    "are not valid JSON",
+                    "there is no tool named 'ListDirectory'",
+                    "cut off by the token limit before the arguments of 'TodoWrite'",
+                    "Refused by the agent's permissions",
+                ],
                 "exists": ["polls/migrations/0001_initial.py"],
             },
         ),
@@ -206,9 +193,10 @@ SCENARIOS: dict[str, Scenario] = {
             args=("--rewrite-dispatch",),  # consent: unsafe dispatch sites fail item 6 instead of a report
         ),
         Scenario(
-            "rate-limited",
-            "HTTP 429 with Retry-After on the first call; the client waits and retries; the run passes.",
-            _rate_limited,
+            "flaky-endpoint",
+            "HTTP 429 with Retry-After on the first call, a read timeout (httpx.ReadTimeout) in planning: the "
+            "client waits, retries, and the run passes.",
+            _flaky_endpoint,
             PASSED,
         ),
         Scenario(
@@ -227,19 +215,6 @@ SCENARIOS: dict[str, Scenario] = {
                 "rolled_back": True,
             },
             max_retries=1,
-        ),
-        Scenario(
-            "timeout",
-            "The first planning call times out (httpx.ReadTimeout); the client retries and the run passes.",
-            _timeout,
-            PASSED,
-        ),
-        Scenario(
-            "truncated",
-            "Replies cut off by the token limit (finish_reason length): a half-written tool call, then "
-            "half a sentence; the model is told each time and continues.",
-            _truncated,
-            PASSED | {"phrases": ["cut off by the token limit"]},
         ),
     ]
 }
