@@ -140,6 +140,8 @@ def _endpoint_failure(exc: Exception) -> str:
     """What went wrong with the model endpoint and the fix, naming the underlying error (Connection
     error. means little without the ConnectError behind it)."""
     cause = exc.__cause__
+    while cause is not None and cause.__cause__ is not None:  # the client's error wraps the socket's
+        cause = cause.__cause__
     origin = ""
     if cause is not None:
         origin = f" (from {type(cause).__name__}" + ("" if str(cause) in str(exc) else f": {cause}") + ")"

@@ -6,9 +6,13 @@ or the scripted OpenAI server; the client side is always the real ChatOpenAI fro
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import secrets
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -80,6 +84,42 @@ def test_recording_keeps_the_exchange_and_no_header(tmp_path: Path) -> None:
     assert exchange["response"]["status"] == 200
     assert exchange["response"]["json"]["usage"]["prompt_tokens"] == 11
     assert exchange["response"]["headers"] == {"content-type": "application/json", "retry-after-ms": "5"}
+
+
+class GzipCompletions(BaseHTTPRequestHandler):
+    """A real HTTP endpoint answering chat completions gzip-encoded, as servers behind proxies often do."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = gzip.compress(json.dumps(completion("over a socket", prompt=7, output=2)).encode())
+        self.send_response(200)
+        for name, value in [("Content-Type", "application/json"), ("Content-Encoding", "gzip")]:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def http_endpoint() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), GzipCompletions)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_recording_over_the_network_keeps_the_decoded_body(tmp_path: Path, http_endpoint: str) -> None:
+    writer = TranscriptWriter(tmp_path / "t.jsonl", secrets={})
+    model_settings = settings().model_copy(update={"base_url": http_endpoint})
+    reply = make_chat_openai("gpt-test", model_settings, transcript=writer).invoke("hi")  # httpx's transport
+    assert reply.content == "over a socket" and reply.usage_metadata["total_tokens"] == 9
+    exchange = recorded_exchanges(list(read_transcript(tmp_path / "t.jsonl")))[0]
+    assert exchange["response"]["json"]["usage"]["prompt_tokens"] == 7
 
 
 def test_secret_environment_values_are_redacted_from_bodies(
