@@ -21,9 +21,9 @@ import pytest
 from langchain_core.messages import HumanMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from agent.config import ModelSettings
+from agent.config import Budgets, ModelSettings
 from agent.evals.recording import record_scenario
-from agent.evals.scenarios import SCENARIOS
+from agent.evals.scenarios import Scenario
 from agent.executor import runtime_tools
 from agent.models.openai import make_chat_openai
 from agent.models.wire import ReplayExhausted, ReplayTransport, recorded_exchanges
@@ -200,12 +200,25 @@ def test_bound_tools_reach_the_wire_as_valid_function_schemas(tmp_path: Path) ->
 
 
 @pytest.mark.live
-def test_a_recorded_run_never_contains_the_api_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_recorded_run_never_contains_the_api_key_and_stops_at_its_token_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = fake_key()
     monkeypatch.setenv("OPENAI_API_KEY", key)
-    record = record_scenario(SCENARIOS["server-error"], tmp_path)
+    scenario = Scenario(
+        "over-budget",
+        "no fault; a token budget the scripted model's usage exceeds",
+        None,
+        {},
+        budgets=Budgets(max_tokens=30_000),
+    )
+    record = record_scenario(scenario, tmp_path)
+
     exchanges = recorded_exchanges(record.events())
-    assert len(exchanges) >= 8 and record.report.status == "error"
+    spent = sum(e["response"]["json"]["usage"]["total_tokens"] for e in exchanges)
+    assert record.report.status == "budget_exceeded" and record.report.rolled_back
+    assert record.report.error == f"Budget exceeded: {spent} tokens (limit 30000)."  # usage_metadata summed
+    assert record.report.usage["model_calls"] == len(exchanges) >= 2
     assert key not in record.transcript.read_text()
     assert key not in json.dumps(record.compact())
     for path in (tmp_path / "state").rglob("*"):

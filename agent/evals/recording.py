@@ -90,6 +90,7 @@ def record_scenario(scenario: Scenario, workdir: Path, settings: ModelSettings |
     project = build_fixture(case, workdir / "project")
     home = workdir / "state"
     options = case.options(project, extra_args=list(scenario.args), interactive=scenario.interactive)
+    options.budgets = scenario.budgets or options.budgets
     run_id = new_run_id()
     transcript = TranscriptWriter(run_dir(run_id, home) / "transcript.jsonl")
     settings = (settings or ModelSettings.from_env()).model_copy(

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from agent.config import Budgets
 from agent.models.scripted import Completion, Hook, HttpFailure, NetworkFailure, Reply, Turn
 
 
@@ -27,6 +28,7 @@ class Scenario:
     interactive: bool = False
     answers: tuple[str, ...] = ()
     max_retries: int = 2
+    budgets: Budgets | None = None  # tighter limits than a run's defaults
 
 
 def _planned_first(turn: Turn) -> str:
