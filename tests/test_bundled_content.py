@@ -269,7 +269,8 @@ def test_phase_instructions(phase: str) -> None:
     [
         (
             "setup",
-            "[--apps a,b] [--beat|--no-beat] [--backend django-db|redis|django-cache|none] [--broker URL]",
+            "[--apps a,b] [--beat|--no-beat] [--backend django-db|redis|django-cache|none] [--broker URL] "
+            "[--queues q:app,...] [--rename-settings] [--rewrite-dispatch]",
         ),
         ("add-backend", "django-db|redis|django-cache|none"),
     ],
