@@ -476,7 +476,7 @@ def test_half_celery_setup_and_old_setting_names(startproject: Path) -> None:
     )
     assert existing.old_style_settings == ["BROKER_URL", "CELERYD_CONCURRENCY", "CELERY_ALWAYS_EAGER"]
     assert existing.celery_settings == {"CELERY_ALWAYS_EAGER": "True", "CELERY_RESULT_BACKEND": "'django-db'"}
-    assert any("rename it to CELERY_TASK_ALWAYS_EAGER" in w for w in facts.warnings)
+    assert any("Rename it to CELERY_TASK_ALWAYS_EAGER" in w for w in facts.warnings)
     assert any("mysite/__init__.py does not import its app" in w for w in facts.warnings)
 
 
