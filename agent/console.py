@@ -15,6 +15,7 @@ from agent.checklist import PHASES, CheckResult
 from agent.report import RunReport
 
 GREEN, RED, YELLOW, DIM, BOLD, RESET = "\033[32m", "\033[31m", "\033[33m", "\033[2m", "\033[1m", "\033[0m"
+QUALITY_CHECKS = ("hygiene", "routing", "routing_live")  # phase checks the final report lists rule by rule
 
 
 def _summarise_args(name: str, args: dict[str, Any]) -> str:
@@ -106,6 +107,16 @@ class Console:
         for check in report.checklist:
             self.line(f"  {self.mark(check.passed)} {check.number:>2}. {check.title}")
             self.line(self.paint(textwrap.indent(textwrap.fill(check.evidence, 96), "        "), DIM))
+        quality = {
+            c.key: c for checks in report.phase_checks.values() for c in checks if c.key in QUALITY_CHECKS
+        }
+        if quality:
+            self.line()
+            self.line(self.paint("Production hygiene", BOLD))
+            for check in quality.values():  # one line per rule: "✓ rule: file:line evidence"
+                self.line(f"  {self.mark(check.passed)} {check.title}")
+                for entry in check.evidence.split(" | "):
+                    self.line(self.paint(textwrap.indent(textwrap.fill(entry, 96), "        "), DIM))
         usage = report.usage
         self.line()
         tally = f"{report.passed_count}/{len(report.checklist)} checklist items passed"
