@@ -317,6 +317,10 @@ def test_hygiene_lists_every_rule_and_fails_only_on_what_the_agent_wrote(
     assert re.search(
         r"✗ current CELERY_ setting names only: mysite/settings.py:\d+: BROKER_URL", broken.evidence
     )
+    settings.write_text(text + 'CELERY_RESULT_BACKEND = "redis://:S3cretPassw0rd@cache:6379/1"\n')
+    leaked = check_hygiene(facts, decisions).evidence  # the user's own line, and still a failure
+    rule = "✗ no broker/backend password in code"
+    assert re.search(rf"{rule}: mysite/settings.py:\d+: CELERY_RESULT_BACKEND holds a password", leaked)
 
 
 @pytest.mark.live

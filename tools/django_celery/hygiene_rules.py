@@ -99,21 +99,33 @@ class SettingsRules:
         return rule
 
     def no_password(self, reader: Reader) -> Rule:
+        """Broker and backend settings (CELERY_*/BROKER_*) and the Celery app module hold no password."""
         rule = Rule("no broker/backend password in code")
-        files = [f.source.rel for f in self.chain.files] + [celery_module_path(self.facts)]
-        for rel in dict.fromkeys(files):
-            for number, text in enumerate((reader(rel) or "").splitlines(), start=1):
-                if any(not is_placeholder(m.group(1)) for m in URL_PASSWORD.finditer(text)):
-                    rule.problem(
-                        f"{rel}:{number}: a password inside a URL; read it from the environment", True
-                    )
+
+        def has_password(text: str) -> bool:
+            return any(not is_placeholder(m.group(1)) for m in URL_PASSWORD.finditer(text))
+
         for assignment in (a for f in self.chain.files for a in f.assignments):
+            if not assignment.name.startswith(("CELERY_", "BROKER_")):
+                continue
             value = literal(assignment)
-            password = assignment.name.startswith(("CELERY_", "BROKER_")) and "PASSWORD" in assignment.name
-            if password and isinstance(value, str) and value and not is_placeholder(value):
-                rule.problem(f"{assignment.where}: {assignment.name} is a literal", True)
+            literal_password = "PASSWORD" in assignment.name and isinstance(value, str) and value
+            if has_password(assignment.code) or (literal_password and not is_placeholder(str(value))):
+                rule.problem(
+                    f"{assignment.where}: {assignment.name} holds a password; read it from the environment",
+                    True,
+                )
+        module = celery_module_path(self.facts)
+        for number, text in enumerate((reader(module) or "").splitlines(), start=1):
+            if has_password(text):
+                rule.problem(
+                    f"{module}:{number}: a password inside a URL; read it from the environment", True
+                )
         if not rule.details:
-            rule.details.append(f"none in {', '.join(dict.fromkeys(files))}")
+            files = [*dict.fromkeys(f.source.rel for f in self.chain.files), module]
+            rule.details.append(
+                f"none in the CELERY_/BROKER_ settings of {', '.join(files[:-1])} or in {module}"
+            )
         return rule
 
     def timezone(self) -> Rule:
