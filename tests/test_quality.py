@@ -116,9 +116,13 @@ def test_generated_code_passes_the_projects_own_ruff_configuration(
 
 @pytest.mark.live
 def test_added_tests_pass_under_manage_py_test_and_pytest_django_without_a_broker(startproject: Path) -> None:
+    (startproject / "polls" / "tests.py").unlink()  # an app that keeps its tests in a package
+    (startproject / "polls" / "tests").mkdir()
+    (startproject / "polls" / "tests" / "__init__.py").write_text("")
     ctx = context_for(startproject)
     message = run_setup(ctx, "--backend none")
-    assert "- polls/test_tasks.py: created" in message
+    assert "- polls/tests/test_tasks.py: created" in message
+    assert "from ..tasks import count_questions" in (startproject / "polls/tests/test_tasks.py").read_text()
     facts = facts_of(ctx)
     done = project_test_run(facts, "polls")
     assert done.returncode == 0, done.stderr
@@ -126,7 +130,7 @@ def test_added_tests_pass_under_manage_py_test_and_pytest_django_without_a_broke
 
     (startproject / "pytest.ini").write_text("[pytest]\nDJANGO_SETTINGS_MODULE = mysite.settings\n")
     pytest_run = subprocess.run(
-        [facts.interpreter, "-m", "pytest", "-q", "-p", "no:cacheprovider", "polls/test_tasks.py"],
+        [facts.interpreter, "-m", "pytest", "-q", "-p", "no:cacheprovider", "polls/tests/test_tasks.py"],
         cwd=startproject,
         env={**_env(facts), **UNREACHABLE_BROKER},
         capture_output=True,
@@ -138,7 +142,7 @@ def test_added_tests_pass_under_manage_py_test_and_pytest_django_without_a_broke
     )
 
     again = run_setup(context_for(startproject, "2"), "--backend none")
-    assert "- polls/test_tasks.py: already correct: kept as it is" in again
+    assert "- polls/tests/test_tasks.py: already correct: kept as it is" in again
 
     # The tests can fail: a helper that sends at once (the bug they exist for) is caught.
     tasks = startproject / "polls" / "tasks.py"
