@@ -270,6 +270,8 @@ def test_routes_to_two_queues_agree_statically_and_reach_a_worker_on_those_queue
     assert static.passed, static.evidence
     assert "declared queues celery, emails, reports" in static.evidence
     assert "blog.tasks.ping -> reports, polls.tasks.count_questions -> emails" in static.evidence
+    again = run_setup(context_for(project, "2"), "--backend none --queues emails:polls,reports:blog")
+    assert "Nothing to change" in again and "already set in the settings" not in again
     live = verify_routes_live(facts, decisions)
     assert live.passed, live.evidence
     assert "polls.tasks.count_questions -> queue emails (router said emails)" in live.evidence
@@ -293,9 +295,15 @@ def test_hygiene_lists_every_rule_and_fails_only_on_what_the_agent_wrote(
 ) -> None:
     project = project_copy("half_done")
     settings = project / "mysite" / "settings.py"
-    settings.write_text(settings.read_text() + "CELERY_WORKER_PREFETCH_MULTIPLIER = 4\n")  # the user's choice
+    settings.write_text(settings.read_text() + "CELERYD_PREFETCH_MULTIPLIER = 4\n")  # the user's, old name
     ctx = context_for(project)
-    run_setup(ctx, "--backend django-db")
+    message = run_setup(ctx, "--backend django-db")
+    # no new name beside the deprecated one: it would silently win over the user's value
+    assert (
+        "CELERYD_PREFETCH_MULTIPLIER already configures what CELERY_WORKER_PREFETCH_MULTIPLIER would"
+        in message
+    )
+    assert "CELERY_WORKER_PREFETCH_MULTIPLIER" not in settings.read_text()
     facts, decisions = discover_project(project), facts_decisions(ctx)
     hygiene = check_hygiene(facts, decisions)
     rules = hygiene.evidence.split(" | ")
@@ -305,7 +313,7 @@ def test_hygiene_lists_every_rule_and_fails_only_on_what_the_agent_wrote(
     assert hygiene.passed, hygiene.evidence  # only the project's own choices break rules: reported
     reported = [r for r in rules if r.startswith("✗ (reported")]
     assert any("CELERY_ALWAYS_EAGER -> CELERY_TASK_ALWAYS_EAGER" in r for r in reported)
-    assert any("CELERY_WORKER_PREFETCH_MULTIPLIER = 4" in r for r in reported)
+    assert any("CELERYD_PREFETCH_MULTIPLIER = 4" in r for r in reported)
     assert "✓ soft time limit below the hard one" in hygiene.evidence
 
     # A limit this tool wrote, broken: a failure. Consent to rename given but names left: a failure.

@@ -18,7 +18,7 @@ from tools.django_celery.codemods.secret_scan import URL_PASSWORD, is_placeholde
 from tools.django_celery.codemods.settings_chain import Assignment, SettingsChain
 from tools.django_celery.codemods.source import Reader
 from tools.django_celery.facts import Decisions, ProjectFacts
-from tools.django_celery.old_setting_names import OLD_TO_NAMESPACED
+from tools.django_celery.old_setting_names import NAMESPACED_TO_OLD, OLD_TO_NAMESPACED
 
 Status = Literal["pass", "fail", "reported"]
 MARKS = {"pass": "✓", "fail": "✗", "reported": "✗ (reported, not changed)"}
@@ -82,7 +82,10 @@ class SettingsRules:
         self.facts, self.decisions, self.chain, self.wrote = facts, decisions, chain, wrote
 
     def last(self, name: str) -> Assignment | None:
-        found = self.chain.assignments(name)
+        """The assignment that takes effect: the new name's, else a deprecated name's (Celery 5 reads it)."""
+        found = self.chain.assignments(name) or [
+            a for old in NAMESPACED_TO_OLD.get(name, []) for a in self.chain.assignments(old)
+        ]
         return found[-1] if found else None
 
     def new_names(self) -> Rule:
@@ -138,11 +141,11 @@ class SettingsRules:
             )
         elif found.code == "TIME_ZONE" or literal(found) == self.facts.time_zone:
             rule.details.append(
-                f"{found.where}: CELERY_TIMEZONE = {found.code} ({self.facts.time_zone}), USE_TZ = {self.facts.use_tz}"
+                f"{found.where}: {found.name} = {found.code} ({self.facts.time_zone}), USE_TZ = {self.facts.use_tz}"
             )
         else:
             rule.problem(
-                f"{found.where}: CELERY_TIMEZONE = {found.code} but TIME_ZONE is {self.facts.time_zone}",
+                f"{found.where}: {found.name} = {found.code} but TIME_ZONE is {self.facts.time_zone}",
                 self.wrote.wrote(found.where),
             )
         aware = self.last("DJANGO_CELERY_BEAT_TZ_AWARE")
@@ -178,7 +181,7 @@ class SettingsRules:
             )
         else:
             rule.details.append(
-                f"{accept.where}: CELERY_ACCEPT_CONTENT = {accept.code}"
+                f"{accept.where}: {accept.name} = {accept.code}"
                 if accept
                 else "Celery's default accept_content (json)"
             )
@@ -217,11 +220,11 @@ class SettingsRules:
             rule.problem("CELERY_WORKER_PREFETCH_MULTIPLIER not set (Celery prefetches 4 per process)", True)
         elif literal(found) != 1:
             rule.problem(
-                f"{found.where}: CELERY_WORKER_PREFETCH_MULTIPLIER = {found.code}",
+                f"{found.where}: {found.name} = {found.code}",
                 self.wrote.wrote(found.where),
             )
         else:
-            rule.details.append(f"{found.where}: CELERY_WORKER_PREFETCH_MULTIPLIER = 1")
+            rule.details.append(f"{found.where}: {found.name} = 1")
         return rule
 
     def results_expire(self) -> Rule:
@@ -235,7 +238,7 @@ class SettingsRules:
             rule.problem("CELERY_RESULT_EXPIRES not set", True)
         elif seconds is None or seconds <= 0:
             rule.problem(
-                f"{found.where}: CELERY_RESULT_EXPIRES = {found.code} never expires",
+                f"{found.where}: {found.name} = {found.code} never expires",
                 self.wrote.wrote(found.where),
             )
         else:
@@ -248,6 +251,6 @@ class SettingsRules:
                 )
             )
             rule.details.append(
-                f"{found.where}: CELERY_RESULT_EXPIRES = {found.code} ({seconds:g} s){cleanup}"
+                f"{found.where}: {found.name} = {found.code} ({seconds:g} s){cleanup}"
             )
         return rule

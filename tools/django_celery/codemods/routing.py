@@ -121,15 +121,20 @@ def ensure_routing(
     if not specs:
         return []
     chain = celery_file_chain(facts, edits.read)
+    default = _literal(chain, "CELERY_TASK_DEFAULT_QUEUE") or DEFAULT_QUEUE
+    routes = plan_routes(specs, facts, task_names(facts, edits.read), default)
     present = [name for name in ROUTING_SETTINGS[1:] if chain.is_set(name)]
     if present:
+        existing = read_routing(chain)
+        wanted_queues = [default, *dict.fromkeys(r.queue for r in routes)]
+        if existing.routes == routes and existing.queues == wanted_queues:
+            edits.note(facts.celery_settings_file)  # a second run: already routed as asked
+            return wanted_queues
         edits.warn(
             f"{', '.join(present)} already set in the settings: kept them, no routes added for "
             f"{', '.join(specs)}. Edit them by hand; the routing check reports what does not match."
         )
         return []
-    default = _literal(chain, "CELERY_TASK_DEFAULT_QUEUE") or DEFAULT_QUEUE
-    routes = plan_routes(specs, facts, task_names(facts, edits.read), default)
     header = "Celery routing: dedicated queues for these tasks"
     added = ensure_settings_block(edits, facts, routing_settings(routes, default), header, line_length)
     if "CELERY_TASK_QUEUES" in added:
