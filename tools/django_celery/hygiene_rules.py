@@ -250,7 +250,5 @@ class SettingsRules:
                     + ("" if self.decisions.beat else " (no beat here: schedule it, e.g. from cron)")
                 )
             )
-            rule.details.append(
-                f"{found.where}: {found.name} = {found.code} ({seconds:g} s){cleanup}"
-            )
+            rule.details.append(f"{found.where}: {found.name} = {found.code} ({seconds:g} s){cleanup}")
         return rule
