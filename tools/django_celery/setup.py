@@ -203,7 +203,8 @@ def run_setup(ctx: ToolContext, arguments: str) -> str:
     doc.env = env_example_values(facts, decisions, backend)
     ensure_env_example(edits, doc.env, "Celery (copy to .env)")
     ensure_gitignore(edits)
-    ensure_celery_doc(edits, facts, decisions, doc)
+    if any(report.status != "already correct" for report in edits.reports()):
+        ensure_celery_doc(edits, facts, decisions, doc)  # docs accompany a change, never arrive alone
     if decisions.broker_url and urlsplit(decisions.broker_url).password:
         edits.warn(
             "The broker URL given contains a password: it was written nowhere. Put the real URL in .env "
