@@ -172,8 +172,8 @@ def test_add_backend_switches_backends(startproject: Path) -> None:
         settings.count("CELERY_RESULT_BACKEND =") == 1
         and 'CELERY_RESULT_BACKEND = "django-cache"' in settings
     )
-    assert "was " + redis_url in message and "LocMemCache" in message
-    assert 'CELERY_CACHE_BACKEND = "default"' in settings and "django_celery_results" in settings
+    assert "was " + redis_url in message and "added CACHES with a celery_results database cache" in message
+    assert 'CELERY_CACHE_BACKEND = "celery_results"' in settings and "django_celery_results" in settings
     assert ctx.decisions is not None and ctx.decisions.result_backend == "django-cache"
 
 
