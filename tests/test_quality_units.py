@@ -17,9 +17,11 @@ from agent.resources import DEFAULT_DEFINITION
 from tools.base import ToolError
 from tools.django_celery.codemods.code_style import configured_line_length, mark_long_lines
 from tools.django_celery.codemods.dispatch_rewrite import rewrite_module
+from tools.django_celery.codemods.docs import DocFacts, ensure_celery_doc
 from tools.django_celery.codemods.imports import ensure_from_import
 from tools.django_celery.codemods.model_fields import creation_arguments
 from tools.django_celery.codemods.routing import Route, plan_routes
+from tools.django_celery.codemods.workspace import ProjectEdits
 from tools.django_celery.facts import AppInfo, Decisions, DispatchSite, InstalledPackages, ProjectFacts
 
 VIEW = '''"""Views."""
@@ -258,3 +260,48 @@ def test_the_offline_policy_asks_conditional_questions_only_when_discovery_found
         "rename_settings",
     ]
     assert not question_applies("something_unknown", {"existing": {}})
+
+
+def test_save_and_receiver_sites_are_deferred_too(tmp_path: Path) -> None:
+    source = (
+        "from django.db import models\nfrom django.db.models.signals import post_save\n"
+        "from django.dispatch import receiver\n\nfrom .tasks import index\n\n\n"
+        "class Page(models.Model):\n    def save(self, *args, **kwargs):\n"
+        "        super().save(*args, **kwargs)\n        index.delay(self.pk)\n\n\n"
+        "@receiver(post_save, sender=Page)\ndef reindex(sender, instance, **kwargs):\n    index.delay(instance.pk)\n"
+    )
+    tasks = {"accounts.tasks.index": True}
+    code, outcomes = rewrite_module("accounts/models.py", source, facts(tmp_path), tasks, supported=True)
+    assert code == source.replace("index.delay(", "index.delay_on_commit(")
+    assert [o.context for o in outcomes] == ["save", "receiver"]
+
+
+def test_docs_go_into_the_readme_when_there_is_one_and_never_twice(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# Shop\n\nRun it.\n")
+    project = facts(tmp_path, base_dir="src", project_package_dir="src/mysite")
+    decisions = Decisions(task_apps=["accounts"], beat=True)
+    doc = DocFacts(
+        backend="django-db",
+        env={"CELERY_BROKER_URL": "redis://localhost:6379/0"},
+        tasks={"src/accounts/tasks.py": ["count_accounts"]},
+        tests=["src/accounts/test_tasks.py"],
+        queues=["celery", "emails"],
+    )
+    edits = ProjectEdits(tmp_path)
+    ensure_celery_doc(edits, project, decisions, doc)
+    readme = edits.read("README.md") or ""
+    assert readme.startswith("# Shop\n\nRun it.\n\n## Celery\n")
+    for text in (
+        "From the folder that holds `manage.py` (`src/`)",
+        "celery -A mysite worker -l info -Q celery,emails",
+        "celery -A mysite beat -l info -S django  # exactly one, ever",
+        "| `CELERY_BROKER_URL` | `redis://localhost:6379/0` |",
+        "the retired django-celery package",
+        "`python manage.py test accounts`",
+        "Run the worker as an unprivileged user",
+        "workers x concurrency x pool size",
+    ):
+        assert text in readme, text
+    assert not edits.exists("CELERY.md")
+    ensure_celery_doc(edits, project, decisions, doc)
+    assert edits.read("README.md") == readme  # a Celery section exists: kept

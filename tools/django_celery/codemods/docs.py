@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from tools.django_celery.codemods.workspace import ProjectEdits
 from tools.django_celery.facts import Decisions, ProjectFacts, ResultBackend
@@ -39,6 +40,15 @@ class DocFacts:
     )  # with routing: the default queue, then the dedicated ones
 
 
+def _test_target(facts: ProjectFacts, test_module: str) -> str:
+    """What `manage.py test` takes for the app of a test module: `src/shop/orders/tests/x.py` -> `shop.orders`."""
+    folder = PurePosixPath(test_module).parent
+    folder = folder.parent if folder.name == "tests" else folder
+    if facts.base_dir not in ("", "."):
+        folder = folder.relative_to(facts.base_dir)
+    return ".".join(folder.parts)
+
+
 def _commands(facts: ProjectFacts, decisions: Decisions, doc: DocFacts) -> list[str]:
     package = facts.project_package
     lines = [f"celery -A {package} worker -l info"]
@@ -63,7 +73,7 @@ def render_celery_doc(facts: ProjectFacts, decisions: Decisions, doc: DocFacts, 
     task_lines = [
         f"- `{module}`: {', '.join(f'`{f}`' for f in functions)}" for module, functions in doc.tasks.items()
     ]
-    test_labels = " ".join(sorted({label.split("/")[0] for label in doc.tests})) or "<app>"
+    test_labels = " ".join(sorted({_test_target(facts, path) for path in doc.tests})) or "<app>"
     lines = [
         f"{h1} Celery",
         "",
