@@ -81,7 +81,8 @@ def analysis_gate(state: RunState, context: RunContext) -> list[CheckResult]:
     decisions = Decisions.model_validate(state["decisions"])
     acceptable = {"flag", "asked", "existing"} | ({"default"} if not options.interactive else set())
     unsettled = [t for t in QUESTION_TOPICS if decisions.sources.get(t) not in acceptable]
-    made = ", ".join(f"{t}={decisions.sources.get(t)}" for t in (*QUESTION_TOPICS, "dispatch"))
+    consents = ("queues", "rewrite_dispatch", "rename_settings")
+    made = ", ".join(f"{t}={decisions.sources.get(t)}" for t in (*QUESTION_TOPICS, "dispatch", *consents))
     results = [
         dependencies_check(ProjectFacts.model_validate(state["facts"]), decisions),
         own_output(
@@ -89,7 +90,8 @@ def analysis_gate(state: RunState, context: RunContext) -> list[CheckResult]:
             "the decision framework's choices were made",
             not unsettled,
             f"backend {decisions.result_backend}, beat {decisions.beat}, dispatch {decisions.dispatch}, "
-            f"apps {decisions.task_apps} (sources: {made})"
+            f"apps {decisions.task_apps}, queues {decisions.queues or 'none'}, rewrite unsafe dispatch "
+            f"{decisions.rewrite_dispatch}, rename old settings {decisions.rename_settings} (sources: {made})"
             + (f"; still to ask the user: {', '.join(unsettled)}" if unsettled else ""),
         ),
     ]

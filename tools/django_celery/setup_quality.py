@@ -56,7 +56,11 @@ def quality_steps(
         ensure_task_tests(edits, app, line_length)
         test_module = test_module_path(app, edits)[0]
         tests += [test_module] if edits.exists(test_module) else []
-    outcomes = rewrite_unsafe_dispatch(edits, facts, decisions.rewrite_dispatch, line_length)
-    for warning in dispatch_warnings(outcomes, decisions.rewrite_dispatch):
+    # The decision framework's "immediate" strategy means the user keeps sending at once: no rewrite then.
+    rewrite = decisions.rewrite_dispatch and decisions.dispatch != "immediate"
+    if decisions.rewrite_dispatch and not rewrite:
+        edits.warn("Immediate dispatch was chosen, so existing .delay() calls were not rewritten.")
+    outcomes = rewrite_unsafe_dispatch(edits, facts, rewrite, line_length)
+    for warning in dispatch_warnings(outcomes, rewrite):
         edits.warn(warning)
     return DocFacts(backend=decisions.result_backend, env={}, tasks=tasks, tests=tests, queues=queues)
