@@ -15,6 +15,7 @@ import pytest
 
 from agent.evals.commands import main
 from agent.evals.replay import replay_transcript
+from agent.models.scripted import protocol_problem
 from agent.models.wire import recorded_exchanges
 from agent.resources import EVALS_DIR
 from agent.transcript import read_transcript
@@ -56,6 +57,7 @@ def test_transcript_replays_to_its_expected_outcome(path: Path, tmp_path: Path) 
         recorded_exchanges(recorded) or [e for e in recorded if e["type"] == "model_response"]
     )
     statuses = [e["response"]["status"] if "response" in e else e["error"]["type"] for e in served]
+    assert [protocol_problem(e["request"]["json"]) for e in served] == [None] * len(served)
     CHECKS[path.stem](result, replayed, statuses)
 
 

@@ -26,6 +26,7 @@ from agent.evals.recording import record_scenario
 from agent.evals.scenarios import Scenario
 from agent.executor import runtime_tools
 from agent.models.openai import make_chat_openai
+from agent.models.scripted import protocol_problem
 from agent.models.wire import ReplayExhausted, ReplayTransport, recorded_exchanges
 from agent.resources import PROMPTS_DIR, SKILLS_DIR
 from agent.transcript import TranscriptWriter, read_transcript
@@ -197,6 +198,22 @@ def test_bound_tools_reach_the_wire_as_valid_function_schemas(tmp_path: Path) ->
         assert function["parameters"]["type"] == "object"
         assert set(function["parameters"].get("required", [])) <= set(function["parameters"]["properties"])
     assert "stream" not in bodies[0] or bodies[0]["stream"] is False  # invoke: one JSON body, usage in it
+
+
+def test_scripted_server_rejects_a_tool_call_left_without_its_tool_message() -> None:
+    """Like OpenAI (HTTP 400): the runtime must answer every tool_call id, a malformed call's included."""
+    calls = [
+        {"id": i, "type": "function", "function": {"name": "Read", "arguments": "{"}} for i in ("a", "b")
+    ]
+    conversation = [
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "content": None, "tool_calls": calls},
+        {"role": "tool", "tool_call_id": "a", "content": "Error: not valid JSON"},
+    ]
+    problem = protocol_problem({"messages": [*conversation, {"role": "user", "content": "continue"}]})
+    assert problem is not None and problem.endswith("did not have response messages: b")
+    answered = [*conversation, {"role": "tool", "tool_call_id": "b", "content": "Error: not valid JSON"}]
+    assert protocol_problem({"messages": [*answered, {"role": "user", "content": "continue"}]}) is None
 
 
 @pytest.mark.live

@@ -108,6 +108,32 @@ def to_messages(raw: list[dict[str, Any]]) -> list[BaseMessage]:
     return messages
 
 
+def protocol_problem(body: dict[str, Any]) -> str | None:
+    """What OpenAI's chat completions rejects with a 400 in this request's conversation, if anything.
+
+    The rule a tool-calling runtime most easily breaks: every `tool_call_id` of an assistant message —
+    including calls whose arguments did not parse — needs its own tool message, before anything else.
+    """
+    pending: list[str] = []
+    for index, message in enumerate(body.get("messages") or []):
+        if message.get("role") == "tool":
+            if message.get("tool_call_id") not in pending:
+                return f"messages.[{index}]: a tool message must respond to a preceding 'tool_calls' id"
+            pending.remove(message["tool_call_id"])
+            continue
+        if pending:
+            return (
+                "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+                f"'tool_call_id'. The following tool_call_ids did not have response messages: {', '.join(pending)}"
+            )
+        if message.get("role") == "assistant":
+            pending = [call["id"] for call in message.get("tool_calls") or []]
+    names = [tool["function"]["name"] for tool in body.get("tools") or []]
+    if len(names) != len(set(names)):
+        return f"tools: function names must be unique ({', '.join(names)})"
+    return None
+
+
 def _is_boundary(message: BaseMessage) -> bool:
     text = message.content if isinstance(message.content, str) else ""
     return isinstance(message, HumanMessage) and ("## Phase " in text or "gate failed" in text)
@@ -126,6 +152,10 @@ class ScriptedServer:
         self.completions = 0
 
     def __call__(self, body: dict[str, Any]) -> Reply:
+        problem = protocol_problem(body)
+        if problem is not None:
+            error = {"message": problem, "type": "invalid_request_error", "param": "messages", "code": None}
+            return HttpFailure(400, {"error": error})
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         call = list(self.seen).index(digest) if digest in self.seen else len(self.seen)
         self.seen[digest] = self.seen.get(digest, 0) + 1
