@@ -289,7 +289,7 @@ def rewrite_unsafe_dispatch(
 ) -> list[SiteOutcome]:
     """Rewrite (with consent) or only list the unsafe dispatch sites of the files discovery found them in."""
     files = sorted({d.location.rsplit(":", 1)[0] for d in facts.existing.dispatch_details})
-    supported, _why = on_commit_methods(facts, edits.read)
+    supported, why = on_commit_methods(facts, edits.read)
     tasks = project_tasks(facts, edits.read)
     outcomes: list[SiteOutcome] = []
     for rel in files:
@@ -314,4 +314,6 @@ def rewrite_unsafe_dispatch(
                 "sent after COMMIT: "
                 + ", ".join(f"{o.call} (line {o.location.rsplit(':', 1)[1]})" for o in done),
             )
+    if consent and not supported and any(o.rewritten for o in outcomes):
+        edits.warn(f"Deferred with transaction.on_commit(partial(...)), not delay_on_commit(): {why}.")
     return outcomes
