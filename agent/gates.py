@@ -12,6 +12,7 @@ from urllib.parse import urldefrag
 
 from agent.checklist import CHECKLIST, CheckResult, result
 from agent.config import RunOptions
+from agent.session import run_dir
 from agent.state import RunContext, RunState
 from tools.context import Ledger
 from tools.django_celery.checks import STATIC_CHECKS
@@ -84,7 +85,9 @@ def analysis_gate(state: RunState, context: RunContext) -> list[CheckResult]:
     consents = ("queues", "rewrite_dispatch", "rename_settings")
     made = ", ".join(f"{t}={decisions.sources.get(t)}" for t in (*QUESTION_TOPICS, "dispatch", *consents))
     results = [
-        dependencies_check(ProjectFacts.model_validate(state["facts"]), decisions),
+        dependencies_check(
+            ProjectFacts.model_validate(state["facts"]), decisions, run_dir(state["run_id"], context.home)
+        ),
         own_output(
             "decisions",
             "the decision framework's choices were made",

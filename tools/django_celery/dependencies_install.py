@@ -37,6 +37,7 @@ FIND_SPECS = (
     "print(json.dumps([m for m in sys.argv[1:] if importlib.util.find_spec(m) is None]))"
 )
 PIP_TIMEOUT_S = 900.0
+INSTALL_LOG = "installs.jsonl"
 
 
 class InstallRecord(BaseModel):
@@ -135,8 +136,14 @@ def install(interpreter: str, wanted: list[Requirement], timeout: float = PIP_TI
     )
 
 
-def ensure_installed(facts: ProjectFacts, decisions: Decisions, backend: str, consent: bool) -> list[str]:
-    """Install what the project's interpreter lacks when consented; notes for the setup summary."""
+def ensure_installed(
+    facts: ProjectFacts, decisions: Decisions, backend: str, consent: bool, record_dir: Path | None = None
+) -> list[str]:
+    """Install what the project's interpreter lacks when consented; notes for the setup summary.
+
+    Each installation is also appended to `record_dir`/installs.jsonl (the run's folder), so the report
+    says what was installed where: undo cannot uninstall packages.
+    """
     wanted = needed_requirements(decisions, backend)
     missing = missing_requirements(facts.interpreter, wanted)
     if not missing:
@@ -151,6 +158,9 @@ def ensure_installed(facts: ProjectFacts, decisions: Decisions, backend: str, co
     if refusal:
         return [f"Not installed: {refusal}. To install by hand: `{command}`."]
     record = install(facts.interpreter, missing)
+    if record_dir is not None:
+        with (record_dir / INSTALL_LOG).open("a") as log:
+            log.write(record.model_dump_json() + "\n")
     if not record.ok:
         return [f"`{command}` failed:\n{record.output_tail}"]
     return [
@@ -158,7 +168,16 @@ def ensure_installed(facts: ProjectFacts, decisions: Decisions, backend: str, co
     ]
 
 
-def dependencies_check(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
+def installed_during(record_dir: Path | None) -> list[InstallRecord]:
+    log = record_dir / INSTALL_LOG if record_dir is not None else None
+    if log is None or not log.is_file():
+        return []
+    return [InstallRecord.model_validate_json(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def dependencies_check(
+    facts: ProjectFacts, decisions: Decisions, record_dir: Path | None = None
+) -> CheckResult:
     """Analysis gate: the project's interpreter can import everything the decisions need."""
     wanted = needed_requirements(decisions)
     try:
@@ -166,8 +185,15 @@ def dependencies_check(facts: ProjectFacts, decisions: Decisions) -> CheckResult
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
         return _result(False, f"could not check the packages of {facts.interpreter}: {exc}")
     listed = ", ".join(r.pep508() for r in wanted)
+    installs = [
+        f"{', '.join(r.requirements)} installed into it with consent (--install-deps)"
+        for r in installed_during(record_dir)
+        if r.ok
+    ]
     if not missing:
-        return _result(True, f"{facts.interpreter} ({facts.interpreter_reason}) has {listed}")
+        return _result(
+            True, "; ".join([f"{facts.interpreter} ({facts.interpreter_reason}) has {listed}", *installs])
+        )
     command = shell_command(pip_command(facts.interpreter, missing))
     why = install_refusal(facts)
     advice = f"{why}, or run `{command}`" if why else f"run `{command}`, or run again with --install-deps"

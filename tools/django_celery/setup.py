@@ -211,7 +211,7 @@ def run_setup(ctx: ToolContext, arguments: str) -> str:
             "(or the environment) as CELERY_BROKER_URL."
         )
     reports = edits.commit(ctx.journal)
-    notes = ensure_installed(facts, decisions, backend, consent=ctx.install_deps)
+    notes = ensure_installed(facts, decisions, backend, ctx.install_deps, ctx.journal.run_dir)
     notes += run_migrations(ctx, celery_apps(backend, decisions.beat), edits)
     if backend == "django-cache":
         notes += create_cache_table(ctx, edits)
