@@ -60,11 +60,7 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep the changes of a run that did not pass (default: put the project back)",
     )
-    parser.add_argument(
-        "--install-deps",
-        action="store_true",
-        help="consent to pip-install missing packages (celery, …) into the project's interpreter",
-    )
+    _consent(parser, "install-deps", "pip-install missing packages into the project's interpreter")
     parser.add_argument(
         "--project-tests",
         action="store_true",

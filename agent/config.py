@@ -46,7 +46,7 @@ class RunOptions(BaseModel):
     max_gate_tries: int = 2
     keep_on_failure: bool = False  # False: a run that does not pass puts the project back as it was
     # Consents for changes beyond the integration itself (None = ask when interactive, else no).
-    install_deps: bool = False  # pip install missing packages into the project's interpreter
+    install_deps: bool | None = None  # pip install missing packages into the project's interpreter
     project_tests: bool = False  # run the project's own tests before and after; a new failure fails the gate
     rewrite_dispatch: bool | None = None  # rewrite existing .delay() inside transactions to on_commit
     rename_settings: bool | None = None  # rename old-style Celery setting names to the new ones

@@ -23,11 +23,13 @@ Topic = Literal[
     "dispatch",
     "rewrite_dispatch",
     "rename_settings",
+    "install_deps",
     "queues",
     "other",
 ]
-CONSENT_TOPICS: tuple[Topic, ...] = ("rewrite_dispatch", "rename_settings")
+CONSENT_TOPICS: tuple[Topic, ...] = ("rewrite_dispatch", "rename_settings", "install_deps")
 TOPIC_KEYWORDS: tuple[tuple[Topic, tuple[str, ...]], ...] = (
+    ("install_deps", ("install",)),
     ("queues", ("queue", "routing", "route ")),
     ("rename_settings", ("rename", "setting name")),
     ("rewrite_dispatch", ("rewrite",)),
@@ -99,6 +101,7 @@ def initial_decisions(facts: ProjectFacts, options: RunOptions) -> Decisions:
         broker_url=options.broker_url or os.environ.get("CELERY_BROKER_URL") or None,
         rewrite_dispatch=bool(options.rewrite_dispatch),
         rename_settings=bool(options.rename_settings),
+        install_deps=bool(options.install_deps),
         queues=[q for q in options.queues or [] if q.lower() != "none"],
         sources=sources,  # type: ignore[arg-type]
     )
@@ -164,7 +167,9 @@ def apply_answer(topic: Topic, answer: str, facts: ProjectFacts, decisions: Deci
         )
         understood = f"dispatch strategy: {decisions.dispatch}"
     elif topic in CONSENT_TOPICS:
-        consent = text.startswith(("y", "true", "ok", "sure", "please", "rewrite", "rename", "go ahead"))
+        consent = text.startswith(
+            ("y", "true", "ok", "sure", "please", "rewrite", "rename", "install", "go ahead")
+        )
         setattr(decisions, topic, consent)
         understood = f"{topic.replace('_', ' ')}: {'yes' if consent else 'no, report only'}"
     elif topic == "queues":  # a bare word must be an app label (its queue is named after it)

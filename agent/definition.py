@@ -69,6 +69,7 @@ _QUESTION_WHEN = (  # conditions on what discovery found, e.g. "If `.delay()` ru
     ("transaction", "unsafe_dispatch"),
     ("setting name", "old_settings"),
     ("deprecated", "old_settings"),
+    ("lacks", "missing_packages"),
 )
 
 
@@ -535,7 +536,8 @@ def _question_when(condition: str) -> str:
 
 def _question_key(text: str) -> str:
     lowered = text.lower()
-    for word, key in (("queue", "queues"), ("rename", "rename_settings"), ("rewrite", "rewrite_dispatch")):
+    keyed = (("queue", "queues"), ("rename", "rename_settings"), ("rewrite", "rewrite_dispatch"))
+    for word, key in (*keyed, ("install", "install_deps")):
         if word in lowered:
             return key
     if any(word in lowered for word in ("periodic", "beat", "schedul")):

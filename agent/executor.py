@@ -37,7 +37,7 @@ class AskUserQuestionArgs(BaseModel):
         default=None,
         description=(
             "What the answer decides: task_apps, beat, result_backend, dispatch, queues, rewrite_dispatch, "
-            "rename_settings, or other."
+            "rename_settings, install_deps, or other."
         ),
     )
 

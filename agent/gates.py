@@ -82,7 +82,7 @@ def analysis_gate(state: RunState, context: RunContext) -> list[CheckResult]:
     decisions = Decisions.model_validate(state["decisions"])
     acceptable = {"flag", "asked", "existing"} | ({"default"} if not options.interactive else set())
     unsettled = [t for t in QUESTION_TOPICS if decisions.sources.get(t) not in acceptable]
-    consents = ("queues", "rewrite_dispatch", "rename_settings")
+    consents = ("queues", "rewrite_dispatch", "rename_settings", "install_deps")
     made = ", ".join(f"{t}={decisions.sources.get(t)}" for t in (*QUESTION_TOPICS, "dispatch", *consents))
     results = [
         dependencies_check(

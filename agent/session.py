@@ -97,6 +97,5 @@ def tool_context(state: RunState, context: RunContext) -> ToolContext:
         ledger=Ledger.model_validate(state.get("ledger") or {}),
         interactive=options.interactive,
         allow_network=options.allow_network,
-        install_deps=options.install_deps,
         cache_dir=context.home / "webcache",
     )

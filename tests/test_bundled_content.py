@@ -237,6 +237,7 @@ def test_the_runtime_loader_reads_our_definition_as_intended() -> None:
         "queues",
         "rewrite_dispatch",
         "rename_settings",
+        "install_deps",
     ]
     assert {d.key: [o.name for o in d.options if o.recommended] for d in definition.decisions} == {
         "result_backend": ["django-celery-results (django-db)"],
@@ -270,7 +271,7 @@ def test_phase_instructions(phase: str) -> None:
         (
             "setup",
             "[--apps a,b] [--beat|--no-beat] [--backend django-db|redis|django-cache|none] [--broker URL] "
-            "[--queues q:app,...] [--rename-settings] [--rewrite-dispatch]",
+            "[--queues q:app,...] [--rename-settings] [--rewrite-dispatch] [--install-deps]",
         ),
         ("add-backend", "django-db|redis|django-cache|none"),
     ],

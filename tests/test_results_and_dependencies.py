@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
 
+from agent.config import RunOptions
+from agent.runner import Runner
 from tests.celery_support import context_for, snapshot
 from tools.django_celery.backend import run_add_backend
 from tools.django_celery.dependencies_install import (
@@ -111,3 +114,44 @@ def discover_project_like(interpreter: str, reason: str = "virtualenv .venv/ in 
         django_version="5.2",
         database_engine="django.db.backends.sqlite3",
     )
+
+
+def django_only_venv(folder: Path) -> Path:
+    """A real virtualenv in which only Django (and what it needs) is importable: celery is missing."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    site = next(folder.glob("lib/python*/site-packages"))
+    agent_site = Path(sysconfig.get_paths()["purelib"])
+    for package in ("django", "asgiref", "sqlparse"):
+        (site / package).symlink_to(agent_site / package, target_is_directory=True)
+    return folder / "bin" / "python"
+
+
+@pytest.mark.live
+def test_interactive_run_asks_before_installing_and_a_no_stops_at_the_analysis_gate(
+    startproject: Path,
+) -> None:
+    python = django_only_venv(startproject / ".venv")
+    before = snapshot(startproject)
+    runner = Runner(
+        RunOptions(project=str(startproject), interactive=True, allow_network=False, max_gate_tries=1)
+    )
+    outcome = runner.start()
+    asked = []
+    while outcome.question is not None:
+        asked.append(outcome.question["topic"])
+        outcome = runner.answer(
+            "no" if outcome.question["topic"] == "install_deps" else outcome.question["default"]
+        )
+    runner.close()
+    assert "install_deps" in asked
+    report = outcome.report
+    assert report is not None and report.status == "failed"
+    check = next(c for c in report.phase_checks["analysis"] if c.key == "dependencies")
+    assert not check.passed
+    assert f"{python} (virtualenv .venv/ in the project) lacks celery[redis]>=5.4,<6" in check.evidence
+    assert f"`{python} -m pip install 'celery[redis]>=5.4,<6' 'django-celery-results>=2.5'`" in check.evidence
+    assert report.decisions is not None and report.decisions["install_deps"] is False
+    assert missing_requirements(
+        str(python), needed_requirements(Decisions(task_apps=[]))
+    )  # nothing installed
+    assert snapshot(startproject) == before

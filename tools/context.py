@@ -61,7 +61,6 @@ class ToolContext:
     ledger: Ledger = field(default_factory=Ledger)
     interactive: bool = False
     allow_network: bool = True  # WebFetch tries the live site; False = cache and bundled references only
-    install_deps: bool = False  # consent to pip-install missing packages into the project's interpreter
     cache_dir: Path | None = None  # WebFetch's on-disk cache; None = <state home>/webcache
     bash_timeout: float = 120.0
     output_limit: int = 30_000  # characters of tool output returned to the model

@@ -64,6 +64,9 @@ def question_applies(when: str | None, facts: dict[str, Any]) -> bool:
         )
     if when == "old_settings":
         return bool(existing.get("old_style_settings"))
+    if when == "missing_packages":  # discovery's probe found no celery or results package to import
+        packages = facts.get("packages")
+        return packages is not None and not (packages.get("celery") and packages.get("django_celery_results"))
     return False
 
 

@@ -106,6 +106,7 @@ class Decisions(BaseModel):
     # ("queue" for the app of that label, or "queue:<app label or task name>"; [] = no routing).
     rewrite_dispatch: bool = False
     rename_settings: bool = False
+    install_deps: bool = False  # consent to pip-install missing packages into the project's interpreter
     queues: list[str] = Field(default_factory=list)
     sources: dict[str, DecisionSource] = Field(default_factory=dict)  # decision name -> where it came from
 

@@ -56,9 +56,9 @@ from tools.django_celery.setup_quality import quality_steps
 USAGE = (
     "/celery:setup [--apps a,b] [--beat | --no-beat] [--backend django-db|redis|django-cache|none] "
     "[--broker URL] [--queues queue:app,...|none] [--rename-settings | --no-rename-settings] "
-    "[--rewrite-dispatch | --no-rewrite-dispatch]"
+    "[--rewrite-dispatch | --no-rewrite-dispatch] [--install-deps | --no-install-deps]"
 )
-CONSENTS = ("rename_settings", "rewrite_dispatch")
+CONSENTS = ("rename_settings", "rewrite_dispatch", "install_deps")
 BACKENDS: tuple[str, ...] = get_args(ResultBackend)
 
 
@@ -211,7 +211,7 @@ def run_setup(ctx: ToolContext, arguments: str) -> str:
             "(or the environment) as CELERY_BROKER_URL."
         )
     reports = edits.commit(ctx.journal)
-    notes = ensure_installed(facts, decisions, backend, ctx.install_deps, ctx.journal.run_dir)
+    notes = ensure_installed(facts, decisions, backend, decisions.install_deps, ctx.journal.run_dir)
     notes += run_migrations(ctx, celery_apps(backend, decisions.beat), edits)
     if backend == "django-cache":
         notes += create_cache_table(ctx, edits)
