@@ -9,6 +9,8 @@ import pytest
 
 from agent.cli import main as cli_main
 from agent.evals.cases import CaseError, all_cases, load_case
+from agent.evals.compact import compact_event
+from agent.evals.drift import compare_tool_results, tool_results
 from agent.evals.runner import recorded_transcript
 
 
@@ -28,6 +30,36 @@ def test_cases_load_and_bad_case_files_say_what_is_wrong(tmp_path: Path) -> None
     broken.write_text('name = "x"\nrecipe = "startproject"\nbrokers = ["kafka"]\n')
     with pytest.raises(CaseError, match="brokers"):
         load_case(broken)
+
+
+def test_drift_names_the_first_differing_line_even_beyond_the_kept_excerpt(tmp_path: Path) -> None:
+    page = [f"line {n}: settings for {tmp_path}/mysite, took 12.5 ms" for n in range(1, 101)]
+    recorded_event = {
+        "type": "tool_result",
+        "phase": "discovery",
+        "name": "WebFetch",
+        "content": "\n".join(page),
+    }
+    recorded = [compact_event(recorded_event, str(tmp_path), None)]
+    assert recorded[0]["content"].startswith("line 1: settings for <project>/mysite, took <time>")
+    assert len(recorded[0]["content"]) < len(recorded_event["content"]) and len(recorded[0]["lines"]) == 100
+
+    elsewhere = "/srv/other/project"  # another fixture path and other timings: not drift
+    same = [line.replace(str(tmp_path), elsewhere).replace("12.5 ms", "9 ms") for line in page]
+    now = {"type": "tool_result", "phase": "discovery", "name": "WebFetch", "content": "\n".join(same)}
+    assert (
+        compare_tool_results(tool_results(recorded, None, None), tool_results([now], elsewhere, None)) == []
+    )
+
+    for changed, expected in [
+        (2, "line 3: recorded 'line 3: settings for <project>/mysite, took <time>', now 'line 3 changed'"),
+        (79, "line 80: recorded a line the transcript keeps only as a digest, now 'line 80 changed'"),
+    ]:
+        lines = [*same]
+        lines[changed] = f"line {changed + 1} changed"
+        now["content"] = "\n".join(lines)
+        drift = compare_tool_results(tool_results(recorded, None, None), tool_results([now], elsewhere, None))
+        assert [str(d) for d in drift] == [f"discovery · WebFetch (result 1): {expected}"]
 
 
 @pytest.mark.live

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.evals.drift import EXCERPT_CHARS, digest, normalise
+from agent.evals.drift import EXCERPT_CHARS, digest, line_digests, normalise
 from agent.resources import PACKAGE_ROOT
 
 EVIDENCE_CHARS = 200
@@ -91,6 +91,8 @@ def compact_event(
     elif kind == "tool_result":
         text = normalise(str(event.get("content", "")), project, home)
         kept |= {"content": text[:EXCERPT_CHARS], "sha256": digest(text), "chars": len(text)}
+        if len(text) > EXCERPT_CHARS:
+            kept["lines"] = line_digests(text)
     elif kind == "gate":
         kept["results"] = _checks(event.get("results", []))
     elif kind == "report":

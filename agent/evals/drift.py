@@ -24,7 +24,7 @@ VOLATILE = [
     (re.compile(r"\b((?:celery|worker)[\w-]*)@[\w.-]+"), r"\1@<host>"),
     (re.compile(r"\bpid[ =:]?\d+\b", re.IGNORECASE), "pid <n>"),
 ]
-EXCERPT_CHARS = 600
+EXCERPT_CHARS = 600  # characters of a tool result a compact transcript keeps (plus line digests)
 
 
 def normalise(
@@ -62,23 +62,36 @@ class ToolDrift:
         return f"{self.phase} · {self.tool} (result {self.index + 1}): {self.detail}"
 
 
+def line_digests(text: str) -> list[str]:
+    """A short digest per line: enough to find the first differing line of a result kept as an excerpt."""
+    return [digest(line)[:10] for line in text.splitlines()]
+
+
 @dataclass
 class RecordedResult:
-    """A tool result as a transcript keeps it: normalised excerpt plus the digest of the whole."""
+    """A tool result as a transcript keeps it: the normalised text (or its first part), the digest of
+    the whole, and one digest per line."""
 
     phase: str
     tool: str
-    excerpt: str
+    text: str
     sha256: str
+    lines: list[str]
 
     @classmethod
     def of(cls, event: dict[str, Any], project: str | None, home: str | None) -> RecordedResult:
+        phase, tool = event.get("phase", ""), event.get("name", "")
         if "sha256" in event:  # already compacted (normalised when it was written)
-            return cls(
-                event.get("phase", ""), event.get("name", ""), event.get("content", ""), event["sha256"]
-            )
+            text = event.get("content", "")
+            return cls(phase, tool, text, event["sha256"], event.get("lines") or line_digests(text))
         text = normalise(str(event.get("content", "")), project, home)
-        return cls(event.get("phase", ""), event.get("name", ""), text[:EXCERPT_CHARS], digest(text))
+        return cls(phase, tool, text, digest(text), line_digests(text))
+
+    def line(self, index: int) -> str | None:
+        """Line `index` when the kept text holds all of it."""
+        kept = self.text.splitlines()
+        complete = kept if len(kept) == len(self.lines) else kept[:-1]  # an excerpt's last line is cut
+        return complete[index] if index < len(complete) else None
 
 
 def tool_results(events: list[dict[str, Any]], project: str | None, home: str | None) -> list[RecordedResult]:
@@ -92,7 +105,7 @@ def compare_tool_results(recorded: list[RecordedResult], replayed: list[Recorded
             detail = f"recorded {old.phase} · {old.tool}, now {new.phase} · {new.tool}"
             drift.append(ToolDrift(index, new.phase, new.tool, detail))
         elif old.sha256 != new.sha256:
-            drift.append(ToolDrift(index, new.phase, new.tool, first_difference(old.excerpt, new.excerpt)))
+            drift.append(ToolDrift(index, new.phase, new.tool, first_difference(old, new)))
     for index, extra in enumerate(replayed[len(recorded) :], start=len(recorded)):
         drift.append(ToolDrift(index, extra.phase, extra.tool, "not in the recording (an extra tool call)"))
     for index, missing in enumerate(recorded[len(replayed) :], start=len(replayed)):
@@ -100,16 +113,17 @@ def compare_tool_results(recorded: list[RecordedResult], replayed: list[Recorded
     return drift
 
 
-def first_difference(recorded: str, now: str) -> str:
-    old_lines, new_lines = recorded.splitlines(), now.splitlines()
-    for number, (old, new) in enumerate(zip(old_lines, new_lines, strict=False), start=1):
-        if old != new:
-            return f"line {number}: recorded {_clip(old)!r}, now {_clip(new)!r}"
-    if len(recorded) >= EXCERPT_CHARS:
-        return f"differs after the first {EXCERPT_CHARS} characters the transcript keeps"
-    if len(old_lines) != len(new_lines):
-        return f"recorded {len(old_lines)} lines, now {len(new_lines)}"
-    return "differs in whitespace only"
+def first_difference(recorded: RecordedResult, now: RecordedResult) -> str:
+    pairs = zip(recorded.lines, now.lines, strict=False)
+    index = next((i for i, (old, new) in enumerate(pairs) if old != new), None)
+    if index is None:
+        if len(recorded.lines) != len(now.lines):
+            return f"recorded {len(recorded.lines)} lines, now {len(now.lines)}"
+        return "differs in line endings or trailing whitespace only"
+    old, new = recorded.line(index), now.line(index)
+    before = repr(_clip(old)) if old is not None else "a line the transcript keeps only as a digest"
+    after = repr(_clip(new)) if new is not None else "(not kept)"
+    return f"line {index + 1}: recorded {before}, now {after}"
 
 
 def _clip(line: str, limit: int = 120) -> str:

@@ -60,7 +60,7 @@ def markdown(rows: list[Row]) -> str:
                 str(row["completion_tokens"]),
                 str(row["tool_calls"]),
                 f"{row['wall_s']:.1f}",
-                str(len(row["drift"])),
+                str(len(row["drift"])) if row.get("reference") else "–",  # – : no recorded reference
                 str(row["second_run_changes"]),
             ]
         lines.append("| " + " | ".join(cells) + " |")

@@ -78,7 +78,8 @@ def _integrate_twice(
         recorded = list(read_transcript(reference))
         project_path = (next(iter(recorded), {}).get("options") or {}).get("project")
         drift = compare_tool_results(
-            tool_results(recorded, project_path, None), tool_results(events, None, None)
+            tool_results(recorded, project_path, None),
+            tool_results(first.events(), str(project), str(first.home)),
         )
     if record and model is None and broker == case.brokers[0]:
         write_jsonl(events, reference)
