@@ -20,15 +20,19 @@ import openai
 import pytest
 from langchain_core.messages import HumanMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_openai import ChatOpenAI
 
-from agent.config import Budgets, ModelSettings
+from agent.config import Budgets, ModelSettings, RunOptions
+from agent.definition import load_definition
 from agent.evals.recording import record_scenario
 from agent.evals.scenarios import Scenario
 from agent.executor import runtime_tools
+from agent.models import ModelConfigError, choose_model
+from agent.models.offline import OfflinePolicy
 from agent.models.openai import make_chat_openai
 from agent.models.scripted import protocol_problem
 from agent.models.wire import ReplayExhausted, ReplayTransport, recorded_exchanges
-from agent.resources import PROMPTS_DIR, SKILLS_DIR
+from agent.resources import DEFAULT_DEFINITION, PROMPTS_DIR, SKILLS_DIR
 from agent.transcript import TranscriptWriter, read_transcript
 from tools.commands import CommandLibrary
 from tools.context import Ledger, ToolContext
@@ -241,3 +245,32 @@ def test_a_recorded_run_never_contains_the_api_key_and_stops_at_its_token_budget
     for path in (tmp_path / "state").rglob("*"):
         if path.is_file() and path.suffix in (".jsonl", ".json"):
             assert key not in path.read_text(errors="replace"), path
+
+
+def test_frontmatter_model_aliases_map_to_configured_model_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    definition = load_definition(DEFAULT_DEFINITION).model_copy(update={"model": "haiku"})
+    options = RunOptions(project=str(tmp_path))
+    for name in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "DJANGO_INTEGRATOR_MODEL",
+        "DJANGO_INTEGRATOR_MODEL_HAIKU",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".env").write_text(
+        "OPENAI_BASE_URL=http://localhost:11434/v1\nDJANGO_INTEGRATOR_MAX_RETRIES=5\n"
+    )
+    monkeypatch.setenv("DJANGO_INTEGRATOR_MODEL_HAIKU", "llama3.2")
+    configured = ModelSettings.from_env(tmp_path / ".env")
+    model, label = choose_model(definition, options, configured)
+    assert isinstance(model, ChatOpenAI) and model.model_name == "llama3.2" and model.max_retries == 5
+    assert label == "llama3.2 via http://localhost:11434/v1"
+    assert model.stream_usage is True and model.use_responses_api is False
+
+    unmapped = configured.model_copy(update={"aliases": {}})
+    with pytest.raises(ModelConfigError, match="DJANGO_INTEGRATOR_MODEL_HAIKU"):
+        choose_model(definition, options, unmapped)
+    offline, _ = choose_model(definition, options, ModelSettings())  # no key, no server: the offline policy
+    assert isinstance(offline, OfflinePolicy)
