@@ -42,7 +42,9 @@ def test_drift_names_the_first_differing_line_even_beyond_the_kept_excerpt(tmp_p
     }
     recorded = [compact_event(recorded_event, str(tmp_path), None)]
     assert recorded[0]["content"].startswith("line 1: settings for <project>/mysite, took <time>")
-    assert len(recorded[0]["content"]) < len(recorded_event["content"]) and len(recorded[0]["lines"]) == 100
+    assert (
+        len(recorded[0]["content"]) < len(recorded_event["content"]) and len(recorded[0]["lines"]) == 100 * 6
+    )
 
     elsewhere = "/srv/other/project"  # another fixture path and other timings: not drift
     same = [line.replace(str(tmp_path), elsewhere).replace("12.5 ms", "9 ms") for line in page]

@@ -62,9 +62,12 @@ class ToolDrift:
         return f"{self.phase} · {self.tool} (result {self.index + 1}): {self.detail}"
 
 
-def line_digests(text: str) -> list[str]:
-    """A short digest per line: enough to find the first differing line of a result kept as an excerpt."""
-    return [digest(line)[:10] for line in text.splitlines()]
+LINE_DIGEST = 6  # hex characters per line: enough to tell two versions of one line apart
+
+
+def line_digests(text: str) -> str:
+    """A short digest per line, concatenated: finds the first differing line of a result kept as an excerpt."""
+    return "".join(digest(line)[:LINE_DIGEST] for line in text.splitlines())
 
 
 @dataclass
@@ -76,22 +79,26 @@ class RecordedResult:
     tool: str
     text: str
     sha256: str
-    lines: list[str]
+    lines: list[str]  # the digest of each line
 
     @classmethod
     def of(cls, event: dict[str, Any], project: str | None, home: str | None) -> RecordedResult:
         phase, tool = event.get("phase", ""), event.get("name", "")
         if "sha256" in event:  # already compacted (normalised when it was written)
             text = event.get("content", "")
-            return cls(phase, tool, text, event["sha256"], event.get("lines") or line_digests(text))
+            return cls(phase, tool, text, event["sha256"], _split(event.get("lines") or line_digests(text)))
         text = normalise(str(event.get("content", "")), project, home)
-        return cls(phase, tool, text, digest(text), line_digests(text))
+        return cls(phase, tool, text, digest(text), _split(line_digests(text)))
 
     def line(self, index: int) -> str | None:
         """Line `index` when the kept text holds all of it."""
         kept = self.text.splitlines()
         complete = kept if len(kept) == len(self.lines) else kept[:-1]  # an excerpt's last line is cut
         return complete[index] if index < len(complete) else None
+
+
+def _split(digests: str) -> list[str]:
+    return [digests[i : i + LINE_DIGEST] for i in range(0, len(digests), LINE_DIGEST)]
 
 
 def tool_results(events: list[dict[str, Any]], project: str | None, home: str | None) -> list[RecordedResult]:

@@ -73,8 +73,9 @@ def _integrate_twice(
     events = first.compact(**case_header(case, broker))
     kept = write_jsonl(events, out_dir / "transcripts" / f"{case.name}-{broker}.jsonl")
     reference = recorded_transcript(case.name)
+    compared = model is None and reference.is_file()
     drift = []
-    if model is None and reference.is_file():
+    if compared:
         recorded = list(read_transcript(reference))
         project_path = (next(iter(recorded), {}).get("options") or {}).get("project")
         drift = compare_tool_results(
@@ -101,7 +102,7 @@ def _integrate_twice(
         "wall_s": round(wall, 1),
         "second_run_changes": len(second.report.changed_files),
         "drift": [str(d) for d in drift],
-        "reference": str(reference) if reference.is_file() else None,
+        "reference": str(reference) if compared else None,
         "transcript": str(kept),
     }
 
