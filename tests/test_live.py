@@ -21,6 +21,7 @@ import pytest
 import redis
 
 from tests.projects import make_startproject, run
+from tests.tool_support import startproject_facts
 from tools.django_celery.facts import AppInfo, Decisions, ProjectFacts
 from tools.django_celery.live import installed_apps_check, verify_django, verify_live
 from tools.django_celery.live_overlay import BrokerChoiceError, build_overlay, check_broker_scheme, mask_url
@@ -140,32 +141,18 @@ def project(integrated_template: Path, copy_project: Callable[[Path, str], Path]
 
 
 def facts_for(project: Path) -> ProjectFacts:
-    """The facts discovery would report for the integrated test project."""
-    return ProjectFacts(
-        root=str(project),
-        manage_py="manage.py",
-        base_dir=".",
-        settings_module="mysite.settings",
-        settings_files=["mysite/settings.py"],
-        installed_apps_file="mysite/settings.py",
-        celery_settings_file="mysite/settings.py",
-        project_package="mysite",
-        project_package_dir="mysite",
-        interpreter=sys.executable,
-        django_version="5.2",
-        database_engine="django.db.backends.sqlite3",
-        database_name=str(project / "db.sqlite3"),
-        apps=[
-            AppInfo(
-                label=label,
-                module=label,
-                listed_as=f"{label}.apps.{label.capitalize()}Config",
-                path=label,
-                has_tasks_module=True,
-            )
-            for label in ("polls", "blog")
-        ],
-    )
+    """The facts discovery would report for the integrated test project (two apps with tasks)."""
+    apps = [
+        AppInfo(
+            label=label,
+            module=label,
+            listed_as=f"{label}.apps.{label.capitalize()}Config",
+            path=label,
+            has_tasks_module=True,
+        )
+        for label in ("polls", "blog")
+    ]
+    return startproject_facts(project).model_copy(update={"apps": apps})
 
 
 DECISIONS = Decisions(task_apps=["polls", "blog"])

@@ -13,6 +13,7 @@ import pytest
 from agent.config import RunOptions
 from agent.runner import Runner
 from tests.celery_support import context_for, snapshot
+from tests.tool_support import startproject_facts
 from tools.django_celery.backend import run_add_backend
 from tools.django_celery.dependencies_install import (
     dependencies_check,
@@ -99,20 +100,8 @@ def test_consent_never_installs_into_the_agents_own_interpreter_chosen_as_last_r
 
 def discover_project_like(interpreter: str, reason: str = "virtualenv .venv/ in the project") -> ProjectFacts:
     """ProjectFacts as discovery makes them, for checks that only read the interpreter fields."""
-    return ProjectFacts(
-        root="/project",
-        manage_py="manage.py",
-        base_dir=".",
-        settings_module="mysite.settings",
-        settings_files=["mysite/settings.py"],
-        installed_apps_file="mysite/settings.py",
-        celery_settings_file="mysite/settings.py",
-        project_package="mysite",
-        project_package_dir="mysite",
-        interpreter=interpreter,
-        interpreter_reason=reason,
-        django_version="5.2",
-        database_engine="django.db.backends.sqlite3",
+    return startproject_facts(Path("/project")).model_copy(
+        update={"interpreter": interpreter, "interpreter_reason": reason}
     )
 
 

@@ -13,7 +13,6 @@ round trip) -> worker stopped in `finally`, with proof that no process of its gr
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import tempfile
@@ -31,11 +30,10 @@ from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.live_beat import BeatOutcome, verify_beat
 from tools.django_celery.live_overlay import BrokerChoiceError, VerificationOverlay, build_overlay, mask_url
 from tools.django_celery.live_worker import CeleryProcess, LiveProcessError, ready_pattern, worker_command
-from tools.django_celery.project_env import base_dir_of, facts_env, run_manage
+from tools.django_celery.project_env import base_dir_of, facts_env, run_json_probe, run_manage
 from tools.sandbox import resolve_in_project
 
 PROBE = Path(__file__).resolve().parent / "probes" / "verify_client.py"
-MARKER = "DJINT_RESULT "
 RESULTS_APP = "django_celery_results"
 BEAT_APP = "django_celery_beat"
 SHUTDOWN_SETTLE_S = 5.0  # a worker told to shut down remotely takes about 1.5 s to exit
@@ -94,22 +92,9 @@ def run_probe(
     """Run verify_client.py in the project's interpreter; its JSON answer, or an error payload."""
     argv = [facts.interpreter, str(PROBE), command, "--package", facts.project_package]
     argv += ["--variable", facts.existing.app_variable or "app", *args]
-    try:
-        done = subprocess.run(
-            argv,
-            cwd=base_dir_of(facts),
-            env=overlay.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "error": f"the {command} probe gave no answer within {timeout:.0f} s"}
-    for line in reversed(done.stdout.splitlines()):
-        if line.startswith(MARKER):
-            return json.loads(line[len(MARKER) :])
-    return {"ok": False, "error": f"the {command} probe crashed:\n{(done.stderr or done.stdout)[-2000:]}"}
+    return run_json_probe(
+        argv, cwd=base_dir_of(facts), env=overlay.env, timeout=timeout, what=f"{command} probe"
+    )
 
 
 def installed_apps_check(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,9 @@ from pydantic import BaseModel
 from tools.django_celery.facts import ProjectFacts
 from tools.django_celery.live_overlay import VerificationOverlay
 from tools.django_celery.live_worker import CeleryProcess, LiveProcessError
-from tools.django_celery.project_env import base_dir_of
+from tools.django_celery.project_env import base_dir_of, run_json_probe
 
 PROBE = Path(__file__).resolve().parent / "probes" / "beat_client.py"
-MARKER = "DJINT_RESULT "
 SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 SENT_ID = r"{task} sent\. id->(?P<task_id>[\w-]+)"
 
@@ -59,25 +57,9 @@ def run_beat_probe(
     facts: ProjectFacts, overlay: VerificationOverlay, *args: str, timeout: float
 ) -> dict[str, Any]:
     argv = [facts.interpreter, str(PROBE), *args, "--package", facts.project_package]
-    try:
-        done = subprocess.run(
-            argv,
-            cwd=base_dir_of(facts),
-            env=overlay.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "error": f"the beat {args[0]} probe gave no answer within {timeout:.0f} s"}
-    for line in reversed(done.stdout.splitlines()):
-        if line.startswith(MARKER):
-            return json.loads(line[len(MARKER) :])
-    return {
-        "ok": False,
-        "error": f"the beat {args[0]} probe crashed:\n{(done.stderr or done.stdout)[-2000:]}",
-    }
+    return run_json_probe(
+        argv, cwd=base_dir_of(facts), env=overlay.env, timeout=timeout, what=f"beat {args[0]} probe"
+    )
 
 
 def verify_beat(

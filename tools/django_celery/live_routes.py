@@ -13,9 +13,7 @@ queue it travelled on.
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,10 +25,9 @@ from tools.django_celery.codemods.routing import read_routing, task_names
 from tools.django_celery.codemods.settings_chain import project_chain
 from tools.django_celery.codemods.source import disk_reader
 from tools.django_celery.facts import Decisions, ProjectFacts
-from tools.django_celery.live import MARKER
 from tools.django_celery.live_overlay import OVERLAY_MODULE, build_overlay
 from tools.django_celery.live_worker import CeleryProcess, LiveProcessError, ready_pattern, worker_command
-from tools.django_celery.project_env import base_dir_of
+from tools.django_celery.project_env import base_dir_of, run_json_probe
 
 PROBE = Path(__file__).resolve().parent / "probes" / "route_client.py"
 ROUTE_SETTINGS = "djint_route_settings"
@@ -68,17 +65,7 @@ def queue_of_message(processed: Path, task_id: str) -> str | None:
 def _probe(facts: ProjectFacts, env: dict[str, str], names: list[str], timeout: float) -> dict:
     argv = [facts.interpreter, str(PROBE), "--package", facts.project_package]
     argv += ["--variable", facts.existing.app_variable or "app", "--send", *names]
-    try:
-        done = subprocess.run(
-            argv, cwd=base_dir_of(facts), env=env, capture_output=True, text=True, timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "error": f"the routing probe gave no answer within {timeout:.0f} s"}
-    for line in reversed(done.stdout.splitlines()):
-        if line.startswith(MARKER):
-            return json.loads(line[len(MARKER) :])
-    return {"ok": False, "error": f"the routing probe crashed:\n{(done.stderr or done.stdout)[-2000:]}"}
+    return run_json_probe(argv, cwd=base_dir_of(facts), env=env, timeout=timeout, what="routing probe")
 
 
 def verify_routes_live(facts: ProjectFacts, decisions: Decisions, timeout: float = 60) -> CheckResult:

@@ -7,9 +7,11 @@ the project's interpreter first on PATH, the folder holding manage.py importable
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from tools.django_celery.facts import ProjectFacts
 
@@ -64,3 +66,31 @@ def run_manage(
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+
+
+# Probe scripts (run in the project's interpreter) print their answer as one line: RESULT_MARKER + JSON.
+RESULT_MARKER = "DJINT_RESULT "
+
+
+def result_payload(stdout: str) -> dict[str, Any] | None:
+    """The JSON answer a probe printed (its last marked line), or None when it printed none."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(RESULT_MARKER):
+            return json.loads(line[len(RESULT_MARKER) :])
+    return None
+
+
+def run_json_probe(
+    argv: list[str], *, cwd: Path, env: dict[str, str], timeout: float, what: str
+) -> dict[str, Any]:
+    """Run a probe script; its JSON answer, or `{"ok": False, "error": ...}` naming `what` when it hung or crashed."""
+    try:
+        done = subprocess.run(
+            argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"the {what} gave no answer within {timeout:.0f} s"}
+    payload = result_payload(done.stdout)
+    if payload is None:
+        return {"ok": False, "error": f"the {what} crashed:\n{(done.stderr or done.stdout)[-2000:]}"}
+    return payload

@@ -8,7 +8,6 @@ exactly what to do, instead of a traceback.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from pathlib import Path
@@ -17,10 +16,9 @@ from pydantic import BaseModel, Field
 
 from tools.django_celery.discovery_error import DiscoveryError
 from tools.django_celery.interpreter import InterpreterChoice
-from tools.django_celery.project_env import project_process_env
+from tools.django_celery.project_env import project_process_env, result_payload
 
 PROBE_SCRIPT = Path(__file__).resolve().parent / "probes" / "inspect_project.py"
-MARKER = "DJINT_RESULT "
 PROBE_TIMEOUT = 120.0
 # Import names whose distribution is called something else: the name to `pip install`.
 _DISTRIBUTION_OF = {
@@ -84,7 +82,7 @@ def run_probe(choice: InterpreterChoice, base_dir: Path, settings_module: str) -
             f"Cannot run the interpreter {choice.path} ({choice.reason}): {exc}. "
             "Pass --python with the interpreter your project runs with."
         ) from exc
-    payload = _result_line(done.stdout)
+    payload = result_payload(done.stdout)
     if payload is None:
         tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise DiscoveryError(
@@ -94,13 +92,6 @@ def run_probe(choice: InterpreterChoice, base_dir: Path, settings_module: str) -
     if not payload.get("ok"):
         raise DiscoveryError(_failure_message(payload, choice, settings_module, base_dir))
     return ProbeReport.model_validate(payload)
-
-
-def _result_line(stdout: str) -> dict | None:
-    for line in reversed(stdout.splitlines()):
-        if line.startswith(MARKER):
-            return json.loads(line[len(MARKER) :])
-    return None
 
 
 def _failure_message(payload: dict, choice: InterpreterChoice, settings_module: str, base_dir: Path) -> str:
