@@ -122,6 +122,24 @@ def test_on_commit_check_finds_dispatch_inside_transactions(
     assert evidence in outcome_evidence
 
 
+def test_unsafe_dispatch_the_tool_wrote_fails_without_consent(startproject: Path) -> None:
+    """Consent is about the user's code: a `.delay()` inside atomic() that the agent wrote always fails."""
+    ctx = context_for(startproject)
+    run_setup(ctx, "--no-beat")
+    views = VIEWS.format(dispatch="process_question.delay(question.pk)", receiver="pass")
+    (startproject / "polls" / "views.py").write_text(views)  # the user's own code
+    no_consent = CHOSEN.model_copy(update={"rewrite_dispatch": None, "beat": False})
+    users_passed, users_evidence = run_check(startproject, "on_commit", no_consent)
+    assert users_passed, users_evidence
+    assert "REPORTED polls/views.py:12" in users_evidence
+
+    ctx.journal.write_text("polls/services.py", views)  # the same code, written by the agent
+    ours_passed, ours_evidence = run_check(startproject, "on_commit", no_consent)
+    assert not ours_passed
+    assert "polls/services.py:12: process_question.delay inside transaction.atomic()" in ours_evidence
+    assert "written by this tool" in ours_evidence
+
+
 @pytest.mark.parametrize(
     ("tasks", "passed", "evidence"),
     [

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.checklist import CheckResult, result
+from tools.django_celery.authorship import authorship
 from tools.django_celery.codemods.app_analysis import (
     DJANGO_SETTINGS_SOURCES,
     celery_module_path,
@@ -196,17 +197,25 @@ def _deferred_calls(root: Path) -> list[str]:
 
 
 def check_on_commit(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
-    """Item 6. An unsafe site in the project's code fails the item when the user consented to rewriting it
-    (and it is still there); without consent it is reported, as /celery:setup did, and does not fail it."""
+    """Item 6. An unsafe site this tool wrote always fails the item. One in the user's own code fails it when
+    the user consented to rewriting it (and it is still there); without consent it is reported, as
+    /celery:setup did, and does not fail it."""
     root = Path(facts.root)
     sites = dispatch_sites(root)
-    unsafe = [
-        f"{s.location}: {s.call} {UNSAFE_CONTEXTS[c]}"
+    ours = authorship(root)
+    unsafe_sites = [
+        (s, f"{s.location}: {s.call} {UNSAFE_CONTEXTS[c]}")
         for s in sites
         if "on_commit" not in s.contexts
         for c in [next((c for c in s.contexts if c in UNSAFE_CONTEXTS), "")]
         if c
     ]
+    written = [
+        f"{text}: written by this tool, and can run before COMMIT (DoesNotExist) or after a rollback"
+        for s, text in unsafe_sites
+        if ours.wrote(s.location)
+    ]
+    unsafe = [text for s, text in unsafe_sites if not ours.wrote(s.location)]
     safe = [
         f"{s.location}: {s.call} deferred by transaction.on_commit"
         for s in sites
@@ -214,7 +223,7 @@ def check_on_commit(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
     ]
     safe += [f"{where}: delay_on_commit" for where in _deferred_calls(root)]
     risky = [f"{u}: can run before COMMIT (DoesNotExist) or after a rollback" for u in unsafe]
-    problems = risky if decisions.rewrite_dispatch else []
+    problems = written + (risky if decisions.rewrite_dispatch else [])
     if not safe and decisions.dispatch != "immediate":
         problems.append("no transaction.on_commit(...) or delay_on_commit(...) dispatch in the project")
     found = safe if decisions.dispatch != "immediate" else [*safe, "immediate dispatch was chosen"]
