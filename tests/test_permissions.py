@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from agent.definition import load_definition
-from agent.permissions import Permissions, RuleError, parse_rule, split_command
+from agent.permissions import Permissions, RuleError, parse_rule
+from agent.shell_split import split_command
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "django-integrator.md"
 
