@@ -41,13 +41,13 @@ def totals(rows: list[Row]) -> dict[str, Any]:
 def markdown(rows: list[Row]) -> str:
     numbers = [str(item.number) for item in CHECKLIST]
     head = ["case", "broker", *numbers, "status", "expected", "model calls", "prompt tok", "compl. tok"]
-    head += ["tool calls", "wall s", "drift", "2nd run Δ"]
+    head += ["tool calls", "wall s", "drift", "2nd run Δ", "project tests", "ruff"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         items = row.get("items") or {}
         marks = [MARKS[items.get(item.key)] for item in CHECKLIST]
         if row.get("status") == "skipped":
-            cells = [row["case"], row["broker"], *marks, "skipped", "–", *["–"] * 7]
+            cells = [row["case"], row["broker"], *marks, "skipped", "–", *["–"] * 9]
         else:
             cells = [
                 row["case"],
@@ -62,6 +62,7 @@ def markdown(rows: list[Row]) -> str:
                 f"{row['wall_s']:.1f}",
                 str(len(row["drift"])) if row.get("reference") else "–",  # – : no recorded reference
                 str(row["second_run_changes"]),
+                *_user_view_cells(row.get("user_view")),
             ]
         lines.append("| " + " | ".join(cells) + " |")
     total = totals(rows)
@@ -72,7 +73,7 @@ def markdown(rows: list[Row]) -> str:
         + " | ".join([""] * len(numbers))
         + f" | {total['passed']} passed | {total['expectations_met']}/{total['runs']} | {total['model_calls']} | "
         f"{total['prompt_tokens']} | {total['completion_tokens']} | {total['tool_calls']} | "
-        f"{total['wall_s']:.1f} | {total['drifting_tool_results']} | |"
+        f"{total['wall_s']:.1f} | {total['drifting_tool_results']} | | | |"
     )
     lines += [
         "",
@@ -91,6 +92,20 @@ def markdown(rows: list[Row]) -> str:
     if problems:
         lines += ["", "Notes:", *problems]
     return "\n".join(lines) + "\n"
+
+
+def _user_view_cells(view: dict[str, Any] | None) -> list[str]:
+    """`passed/total` of the project's own tests (✗ when any failed) and ruff's finding count."""
+    if not view:
+        return ["–", "–"]
+    tests = view["project_tests"]
+    if tests["error"]:
+        cell = "**error**"
+    else:
+        total = tests["passed"] + len(tests["failed"])
+        cell = f"{tests['passed']}/{total}" + (" ✗" if tests["failed"] else "")
+    findings = view["ruff"]["findings"]
+    return [cell, "–" if findings is None else str(findings)]
 
 
 def write_report(rows: list[Row], out_dir: Path, meta: dict[str, Any]) -> tuple[Path, Path]:

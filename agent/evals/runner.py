@@ -1,7 +1,8 @@
 """`eval run`: every case × broker on a fresh fixture — run, run again, compare, report.
 
 Per case and broker: build the fixture in a temporary folder, integrate it (the offline policy unless a
-model is named), integrate it again (a second run should change nothing), compare with the case's
+model is named), integrate it again (a second run should change nothing), look at the result as its
+developer would (the project's own tests, ruff on the changed files), compare with the case's
 expectations and its tool results with the case's recorded transcript (drift), and keep the compact
 transcript of the first run. Cases run in parallel processes with `jobs` > 1. The runner knows nothing
 about layouts: a case names its recipe and its expectations, and that is all it reads.
@@ -24,6 +25,7 @@ from agent.evals.cases import BROKER_URLS, Case, build_fixture, load_case
 from agent.evals.compact import write_jsonl
 from agent.evals.drift import compare_tool_results, tool_results
 from agent.evals.recording import TRANSCRIPTS_DIR, case_header, run_case
+from agent.evals.user_view import unmet_user_view, user_view
 from agent.transcript import read_transcript
 
 OFFLINE_TRANSCRIPTS = TRANSCRIPTS_DIR / "offline"
@@ -87,6 +89,8 @@ def _integrate_twice(
     report = first.report
     usage = report.usage
     unmet = _unmet(case, report.status, report.checklist, report.changed_files, second.report.changed_files)
+    view = user_view(project, report.changed_files) if report.status == "passed" else None
+    unmet += unmet_user_view(view) if view else []
     return {
         "status": report.status,
         "error": report.error,
@@ -101,6 +105,7 @@ def _integrate_twice(
         "tool_calls": usage.get("tool_calls", 0),
         "wall_s": round(wall, 1),
         "second_run_changes": len(second.report.changed_files),
+        "user_view": view,
         "drift": [str(d) for d in drift],
         "reference": str(reference) if compared else None,
         "transcript": str(kept),
