@@ -154,7 +154,10 @@ EXPECTED_TOOLS = (
     "WebFetch(domain:django-celery-beat.readthedocs.io), WebFetch(domain:docs.djangoproject.com), "
     "Skill, TodoWrite, SlashCommand, AskUserQuestion"
 )
-EXPECTED_DENIED = "Bash(rm *), Bash(sudo *), Bash(git push *), Bash(git commit *), Bash(pip install *)"
+EXPECTED_DENIED = (
+    "Bash(rm *), Bash(sudo *), Bash(git push *), Bash(git commit *), Bash(pip install *), "
+    "Bash(python -m pip install *), Bash(python3 -m pip install *)"
+)
 
 
 def test_definition_frontmatter() -> None:

@@ -224,3 +224,15 @@ def test_seed_refuses_edit_and_says_what_to_use_instead(seed_permissions: Permis
     description = seed_permissions.describe()
     assert "Bash (any command)" in description
     assert "SlashCommand(/celery:setup *) (django-integrator.md:97)" in description
+
+
+def test_our_definition_refuses_installs_through_python_m_pip() -> None:
+    """`Bash(python *)` is allowed, but installing through `python -m pip` must not slip past the deny rule."""
+    from agent.definition import load_definition
+    from agent.resources import DEFAULT_DEFINITION
+
+    permissions = Permissions.from_definition(load_definition(DEFAULT_DEFINITION))
+    for command in ("pip install celery", "python -m pip install celery", "python3 -m pip install -U celery"):
+        assert not permissions.check("Bash", {"command": command}).allowed, command
+    assert permissions.check("Bash", {"command": "python -m pip show celery"}).allowed
+    assert permissions.check("Bash", {"command": "python manage.py check"}).allowed
