@@ -23,6 +23,7 @@ VOLATILE = [
     (re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|seconds)\b"), "<time>"),
     (re.compile(r"\b((?:celery|worker)[\w-]*)@[\w.-]+"), r"\1@<host>"),
     (re.compile(r"\bpid[ =:]?\d+\b", re.IGNORECASE), "pid <n>"),
+    (re.compile(r"\bdjint_eval_[0-9a-f]{12}\b"), "djint_eval_<db>"),  # a fixture's PostgreSQL database
 ]
 EXCERPT_CHARS = 600  # characters of a tool result a compact transcript keeps (plus line digests)
 

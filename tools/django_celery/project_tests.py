@@ -29,7 +29,9 @@ from tools.django_celery.facts import ProjectFacts
 from tools.django_celery.project_env import base_dir_of, facts_env
 
 RUNNER_DIR = Path(__file__).resolve().parent / "probes" / "testrunner"
-UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: a test needing a broker fails
+# Nothing listens on port 1, so a test that really needs a broker fails. AMQP because its client (py-amqp)
+# comes with every Celery install; a redis:// URL would fail to import in a project without redis-py.
+UNREACHABLE_BROKER = "amqp://guest:guest@127.0.0.1:1//"
 TIMEOUT_S = 900.0
 Runner = Literal["django", "pytest"]
 
