@@ -23,7 +23,7 @@ import redis
 from tests.projects import make_startproject, run
 from tests.tool_support import startproject_facts
 from tools.django_celery.facts import AppInfo, Decisions, ProjectFacts
-from tools.django_celery.live import installed_apps_check, verify_django, verify_live
+from tools.django_celery.live import autodiscovery_check, installed_apps_check, verify_django, verify_live
 from tools.django_celery.live_overlay import BrokerChoiceError, build_overlay, check_broker_scheme, mask_url
 
 CELERY_PY = """import os
@@ -372,3 +372,12 @@ def test_overlay_keeps_passwords_off_disk_and_copies_the_database(project: Path,
     assert all(b"s3cret" not in path.read_bytes() for path in folder.rglob("*") if path.is_file())
     assert overlay.database_copy is not None
     assert overlay.database_copy.read_bytes() == (project / "db.sqlite3").read_bytes()
+
+
+def test_item_11_names_a_client_that_never_got_an_inspect_reply_instead_of_listing_no_tasks() -> None:
+    client = {"ok": False, "node": "djint-1@vm", "error": "TimeoutError: worker djint-1@vm did not answer"}
+    item11 = autodiscovery_check(["polls"], client, None)
+    assert not item11.passed
+    assert (
+        item11.evidence == "worker djint-1@vm not inspected: TimeoutError: worker djint-1@vm did not answer"
+    )

@@ -156,6 +156,9 @@ def apps_with_tasks(facts: ProjectFacts, decisions: Decisions) -> list[str]:
 
 def autodiscovery_check(expected: list[str], client: dict[str, Any], trip: RoundTrip | None) -> CheckResult:
     """Item 11: every app with tasks has one registered in the live worker, and one task round-tripped."""
+    if "registered" not in client:  # the probe stopped before the worker answered `inspect registered`
+        reason = client.get("error") or "the client probe gave no answer"
+        return result("autodiscovery", False, f"worker {client.get('node')} not inspected: {reason}")
     by_app = client.get("by_app") or {}
     listing = "; ".join(f"{label}: {', '.join(by_app.get(label) or []) or 'none'}" for label in expected)
     problems = []

@@ -123,15 +123,23 @@ def preflight(args: argparse.Namespace, report: dict) -> None:
 
 
 def registered_by_node(app, node: str, timeout: float) -> list:
-    """The node's registered task names, asking in short rounds so the first reply ends the wait."""
+    """The node's registered task names; the first reply ends the wait (limit=1).
+
+    Asked in rounds, because a request sent before the worker bound its control queue is lost. Each
+    round waits twice as long as the one before: a reply that comes after its round has closed carries
+    a stale ticket and is dropped, so on a loaded machine fixed one-second rounds could all miss.
+    """
     deadline = time.monotonic() + timeout
+    round_timeout = 1.0
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError(f"worker {node} did not answer `inspect registered` within {timeout:.0f} s")
-        reply = app.control.inspect(destination=[node], timeout=min(1.0, remaining), limit=1).registered()
+        inspector = app.control.inspect(destination=[node], timeout=min(round_timeout, remaining), limit=1)
+        reply = inspector.registered()
         if reply and node in reply:
             return sorted(reply[node])
+        round_timeout = min(round_timeout * 2, 8.0)
 
 
 def required_parameters(task) -> list:
