@@ -3,11 +3,13 @@
 Live verification runs the project's own code, but everything it would write goes to a temp folder:
 a settings module `djint_verify_settings` there does `from <project settings> import *` and overrides only
 what verification needs — the broker (kombu's `filesystem://` in temp folders unless a real broker URL is
-given), a private auto-delete queue (so a worker of the user's, or of a parallel run, never takes our
-task; RabbitMQ drops it when our worker stops, the client probe removes it from Redis), eager
-mode off (an eager "round trip" would prove nothing), and for SQLite a temp copy of the database (so
-result rows never land in the user's file). The overlay is selected with DJANGO_SETTINGS_MODULE, which
-wins over the project's `os.environ.setdefault`, and put first on PYTHONPATH.
+given, with our transport class `probes/djint_filesystem_transport.py` copied beside the overlay, since
+the stock one loses messages under load), a private auto-delete queue (so a worker of the user's, or of
+a parallel run, never takes our task; RabbitMQ drops it when our worker stops, the client probe removes
+it from Redis), eager mode off (an eager "round trip" would prove nothing), and for SQLite a temp copy
+of the database (so result rows never land in the user's file). The overlay is selected with
+DJANGO_SETTINGS_MODULE, which wins over the project's `os.environ.setdefault`, and put first on
+PYTHONPATH.
 
 The worker (and later beat) and the client probe all run with `overlay.env`, so they share one view.
 """
@@ -27,6 +29,9 @@ from tools.django_celery.project_env import base_dir_of, project_process_env
 
 OVERLAY_MODULE = "djint_verify_settings"
 EMBEDDED_BROKER = "filesystem://"
+# kombu's filesystem transport with whole-file messages (the stock one loses messages under load)
+EMBEDDED_TRANSPORT_SOURCE = Path(__file__).resolve().parent / "probes" / "djint_filesystem_transport.py"
+EMBEDDED_TRANSPORT = f"{EMBEDDED_TRANSPORT_SOURCE.stem}:Transport"
 REAL_BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
 # Celery reads these before any setting; the overlay decides them, not the agent's shell.
 CELERY_URL_VARIABLES = (
@@ -112,6 +117,7 @@ def copy_sqlite_database(facts: ProjectFacts, folder: Path) -> Path:
 def overlay_source(
     facts: ProjectFacts,
     transport_options: dict[str, object],
+    transport: str | None,
     queue: str,
     result_backend: bool,
     database_copy: Path | None,
@@ -128,6 +134,7 @@ def overlay_source(
         "",
         'CELERY_BROKER_URL = _djint_os.environ["CELERY_BROKER_URL"]',
         f"CELERY_BROKER_TRANSPORT_OPTIONS = {transport_options!r}",
+        *([f"CELERY_BROKER_TRANSPORT = {transport!r}"] if transport else []),
         f"CELERY_TASK_QUEUES = [_DjintQueue({queue!r}, auto_delete=True)]",
         f"CELERY_TASK_DEFAULT_QUEUE = {queue!r}",
         "CELERY_TASK_ALWAYS_EAGER = False",
@@ -154,12 +161,15 @@ def build_overlay(
     check_broker_scheme(url)
     transport_options: dict[str, object] = {}
     if embedded:
-        queue_folder, processed, control = (folder / name for name in ("queue", "processed", "control"))
-        for path in (queue_folder, processed, control):
+        folders = [folder / name for name in ("queue", "staging", "processed", "control")]
+        queue_folder, staging, processed, control = folders
+        for path in folders:
             path.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(EMBEDDED_TRANSPORT_SOURCE, folder / EMBEDDED_TRANSPORT_SOURCE.name)
         transport_options = {
             "data_folder_in": str(queue_folder),
             "data_folder_out": str(queue_folder),
+            "staging_folder": str(staging),
             "processed_folder": str(processed),
             "store_processed": True,
             "control_folder": str(control),
@@ -172,7 +182,14 @@ def build_overlay(
     )
     database_copy = copy_sqlite_database(facts, folder) if is_sqlite(facts) else None
     (folder / f"{OVERLAY_MODULE}.py").write_text(
-        overlay_source(facts, transport_options, queue, bool(result_backend), database_copy)
+        overlay_source(
+            facts,
+            transport_options,
+            EMBEDDED_TRANSPORT if embedded else None,
+            queue,
+            bool(result_backend),
+            database_copy,
+        )
     )
     env = project_process_env(
         Path(facts.interpreter), base_dir_of(facts), OVERLAY_MODULE, extra_pythonpath=[folder]
