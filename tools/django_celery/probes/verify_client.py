@@ -127,7 +127,7 @@ def registered_by_node(app, node: str, timeout: float) -> list:
 
     Asked in rounds, because a request sent before the worker bound its control queue is lost. Each
     round waits twice as long as the one before: a reply that comes after its round has closed carries
-    a stale ticket and is dropped, so on a loaded machine fixed one-second rounds could all miss.
+    a stale ticket and is never used, so on a loaded machine fixed one-second rounds could all miss.
     """
     deadline = time.monotonic() + timeout
     round_timeout = 1.0
