@@ -69,6 +69,19 @@ def test_each_test_outcome_is_read_and_a_broken_test_is_named(suite_project: Pat
     assert "Broken by the integration: polls.tests.QuestionTests.test_str_is_the_text" in check.evidence
 
 
+def test_a_new_test_that_fails_fails_the_check(suite_project: Path) -> None:
+    facts = discover_project(suite_project)
+    before = run_project_tests(facts)
+    (suite_project / "polls" / "test_added.py").write_text(
+        "from django.test import SimpleTestCase\n\n\nclass AddedTests(SimpleTestCase):\n"
+        "    def test_added(self):\n        self.assertEqual(1, 2)\n"
+    )
+    check = project_tests_check(before, run_project_tests(facts))
+    assert not check.passed
+    assert "4 of 4 tests that passed before still pass; 1 new test(s), 0 passing" in check.evidence
+    assert "New tests failing: polls.test_added.AddedTests.test_added" in check.evidence
+
+
 def test_tests_run_with_no_reachable_broker(suite_project: Path) -> None:
     """A test that really sends a task fails, so a passing suite proves none needs a broker."""
     (suite_project / "polls" / "tasks.py").write_text(TASKS)

@@ -178,7 +178,8 @@ def read_junit(report: Path) -> tuple[list[str], list[str], list[str]]:
 
 
 def project_tests_check(before: SuiteRun | None, after: SuiteRun) -> CheckResult:
-    """Fails on any test that passed before the integration and does not pass after it."""
+    """Fails on any test that passed before the integration and does not pass after it, and on a new test
+    that fails: between the two runs only the agent changed the project, so a new test is one it added."""
     if before is None or before.error:
         reason = before.error if before else "the suite was not run before the integration"
         return _result(False, f"no baseline to compare with: {reason}")
@@ -201,7 +202,7 @@ def project_tests_check(before: SuiteRun | None, after: SuiteRun) -> CheckResult
         evidence += ". Broken by the integration: " + ", ".join(broken[:20])
     if new_failed:
         evidence += ". New tests failing: " + ", ".join(new_failed[:20])
-    return _result(not broken, evidence)
+    return _result(not broken and not new_failed, evidence)
 
 
 def _result(passed: bool, evidence: str) -> CheckResult:
