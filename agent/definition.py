@@ -31,29 +31,9 @@ from agent.definition_body import (
     sections_of,
     unique,
 )
-from agent.definition_models import (
-    AgentDefinition,
-    DecisionOption,
-    DecisionSpec,
-    DefinitionError,
-    Directive,
-    PhaseSpec,
-    QuestionSpec,
-)
+from agent.definition_models import AgentDefinition, DefinitionError
 from agent.permissions import KNOWN_TOOLS, RuleError, parse_rule
 from agent.resources import PROMPTS_DIR
-
-__all__ = [
-    "KNOWN_TOOLS",
-    "AgentDefinition",
-    "DecisionOption",
-    "DecisionSpec",
-    "DefinitionError",
-    "Directive",
-    "PhaseSpec",
-    "QuestionSpec",
-    "load_definition",
-]
 
 _NAME = re.compile(r"^[a-z0-9-]+$")
 _INCLUDE = re.compile(r"^\s*@(?P<path>[^\s`@]*/[^\s`@]*|[^\s`@]+\.(?:md|markdown|txt))\s*$")  # not @app.task

@@ -37,7 +37,7 @@ from pydantic import BaseModel
 from agent.shell_split import split_command
 
 if TYPE_CHECKING:
-    from agent.definition import AgentDefinition, Directive
+    from agent.definition_models import AgentDefinition, Directive
 
 KNOWN_TOOLS: tuple[str, ...] = (
     "Read",

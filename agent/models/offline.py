@@ -25,7 +25,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict
 
 from agent.decisions import Topic
-from agent.definition import AgentDefinition, Directive
+from agent.definition_models import AgentDefinition, Directive
 
 FACTS_BLOCK = re.compile(r"```json run-facts\n(.*?)\n```", re.DOTALL)
 PHASE_HEADER = re.compile(r"^## Phase \d/5: (\w+)", re.MULTILINE)
