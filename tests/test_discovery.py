@@ -487,7 +487,7 @@ def test_cookiecutter_celery_app_module_is_found(copy_project: Callable, layout_
     (config / "__init__.py").write_text(
         'from .celery_app import app as celery_app\n\n__all__ = ("celery_app",)\n'
     )
-    module, variable = find_celery_app(config) or (None, None)
+    module, variable = find_celery_app(project, config) or (None, None)
     assert (module, variable) == (config / "celery_app.py", "app")
     assert init_loads_app(config, "config", config / "celery_app.py")
 

@@ -15,7 +15,9 @@ from agent.checklist import CheckResult, result
 from tools.django_celery.authorship import authorship
 from tools.django_celery.codemods.app_analysis import (
     DJANGO_SETTINGS_SOURCES,
+    app_module_stem,
     celery_module_path,
+    init_module_path,
     read_celery_module,
     read_init,
     settings_module_problem,
@@ -104,10 +106,11 @@ def check_init_loads_app(facts: ProjectFacts, decisions: Decisions) -> CheckResu
     variable = (celery.app_variable if celery else None) or "app"
     info = read_init(facts, reader, variable)
     if info is None:
-        return result("init_loads_app", False, f"the package {facts.project_package} has no __init__.py")
+        return result("init_loads_app", False, f"{init_module_path(facts)} does not exist")
     rel = info.source.rel
     if info.exported is None:
-        return result("init_loads_app", False, f"{rel} does not import {variable} from .celery")
+        stem = app_module_stem(facts)
+        return result("init_loads_app", False, f"{rel} does not import {variable} from .{stem}")
     if not info.exports_app:
         where = info.all_where or rel
         return result(
@@ -170,7 +173,7 @@ def check_shared_task(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
         if text is None:
             problems.append(f"{rel} does not exist")
             continue
-        tasks = task_decorators(rel, text, facts.project_package)
+        tasks = task_decorators(rel, text, facts.celery_app_sources)
         if not tasks:
             problems.append(f"{rel}: no function decorated as a Celery task")
         for task in tasks:

@@ -21,6 +21,7 @@ from tools.django_celery.project_probe import ProbeReport, run_probe
 from tools.django_celery.project_scan import (
     dependency_styles,
     dispatch_sites,
+    dotted_module,
     find_celery_app,
     init_loads_app,
     is_skipped_dir,
@@ -64,8 +65,8 @@ def discover_project(root: Path, python: str | os.PathLike[str] | None = None) -
     if choice.last_resort:
         warnings.append(f"Interpreter: {choice.reason}.")
     report = run_probe(choice, base_dir, settings_module)
-    existing = _existing_celery(root, package_dir, package, report)
-    warnings += _celery_warnings(root, package_dir, existing)
+    existing = _existing_celery(root, base_dir, package_dir, report)
+    warnings += _celery_warnings(root, existing)
     styles = dependency_styles(root, base_dir)
     return ProjectFacts(
         root=str(root),
@@ -270,13 +271,15 @@ def _database_name(report: ProbeReport, base_dir: Path) -> str | None:
     return name
 
 
-def _existing_celery(root: Path, package_dir: Path, package: str, report: ProbeReport) -> ExistingCelery:
-    app = find_celery_app(package_dir)
+def _existing_celery(root: Path, base_dir: Path, package_dir: Path, report: ProbeReport) -> ExistingCelery:
+    app = find_celery_app(base_dir, package_dir)
+    module = dotted_module(base_dir, app[0]) if app else None
     sites = dispatch_sites(root)
     return ExistingCelery(
         celery_module=relative_to_project(root, app[0]) if app else None,
+        app_module=module,
         app_variable=app[1] if app else None,
-        init_loads_app=init_loads_app(package_dir, package, app[0]) if app else False,
+        init_loads_app=init_loads_app(app[0].parent, module.rpartition(".")[0], app[0]) if app else False,
         celery_settings={
             name: _URL_PASSWORD.sub(r"\1***\3", value)
             for name, value in report.celery_settings.items()
@@ -288,17 +291,19 @@ def _existing_celery(root: Path, package_dir: Path, package: str, report: ProbeR
     )
 
 
-def _celery_warnings(root: Path, package_dir: Path, existing: ExistingCelery) -> list[str]:
+def _celery_warnings(root: Path, existing: ExistingCelery) -> list[str]:
     warnings = [
         f"{name} is a deprecated setting name: Celery 5 still reads it when {OLD_TO_NAMESPACED[name]} is "
         f"not set, Celery 6 will not. Rename it to {OLD_TO_NAMESPACED[name]} (with consent: --rename-settings)."
         for name in existing.old_style_settings
     ]
     if existing.celery_module and not existing.init_loads_app:
-        init = relative_to_project(root, package_dir / "__init__.py")
-        stem, variable = Path(existing.celery_module).stem, existing.app_variable or "app"
+        module = Path(existing.celery_module)
+        init = (module.parent / "__init__.py").as_posix()
+        variable = existing.app_variable or "app"
         warnings.append(
             f"{existing.celery_module} exists but {init} does not import its app, so @shared_task tasks bind "
-            f"to a default app in web processes; import it there (from .{stem} import {variable} as celery_app)."
+            f"to a default app in web processes; import it there (from .{module.stem} import {variable} as "
+            "celery_app)."
         )
     return warnings

@@ -42,9 +42,12 @@ class DispatchSite(BaseModel):
 class ExistingCelery(BaseModel):
     """What of a Celery integration the project already has (all empty on a fresh project)."""
 
-    celery_module: str | None = None  # project-relative path of <pkg>/celery.py when present
-    app_variable: str | None = None  # name the Celery app is bound to in celery.py, usually "app"
-    init_loads_app: bool = False  # <pkg>/__init__.py imports the app
+    # The module that creates the project's Celery app, wherever it is: <pkg>/celery.py, cookiecutter's
+    # config/celery_app.py, or a module of an app (styleguide_example/tasks/celery.py).
+    celery_module: str | None = None  # its project-relative path
+    app_module: str | None = None  # its dotted import path from the folder holding manage.py
+    app_variable: str | None = None  # name the Celery app is bound to there, usually "app"
+    init_loads_app: bool = False  # the `__init__.py` of the module's package imports the app
     celery_settings: dict[str, str] = Field(default_factory=dict)  # CELERY_* name -> source text
     old_style_settings: list[str] = Field(default_factory=list)  # e.g. CELERY_ALWAYS_EAGER, BROKER_URL
     dispatch_sites: list[str] = Field(default_factory=list)  # "path:line" of .delay(/.apply_async( calls
@@ -91,6 +94,24 @@ class ProjectFacts(BaseModel):
 
     def app(self, label: str) -> AppInfo | None:
         return next((a for a in self.apps if a.label == label), None)
+
+    @property
+    def celery_app_module(self) -> str:
+        """Dotted module of the Celery app: the one the project has, else `<pkg>.celery` (setup creates it)."""
+        return self.existing.app_module or f"{self.project_package}.celery"
+
+    @property
+    def celery_target(self) -> str:
+        """What `celery -A` takes: the package when the app module is its `celery` submodule (Celery looks
+        there), else the module itself, as the project's own docs say (cookiecutter: `config.celery_app`)."""
+        package, _, stem = self.celery_app_module.rpartition(".")
+        return package if stem == "celery" and package else self.celery_app_module
+
+    @property
+    def celery_app_sources(self) -> set[str]:
+        """Modules code imports the app from: its own module and the package whose `__init__` exports it."""
+        module = self.celery_app_module
+        return {module, module.rpartition(".")[0] or module}
 
 
 class Decisions(BaseModel):

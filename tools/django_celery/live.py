@@ -90,8 +90,8 @@ def run_probe(
     facts: ProjectFacts, overlay: VerificationOverlay, command: str, *args: str, timeout: float
 ) -> dict[str, Any]:
     """Run verify_client.py in the project's interpreter; its JSON answer, or an error payload."""
-    argv = [facts.interpreter, str(PROBE), command, "--package", facts.project_package]
-    argv += ["--variable", facts.existing.app_variable or "app", *args]
+    argv = [facts.interpreter, str(PROBE), command, "--app", facts.celery_target]
+    argv += list(args)
     return run_json_probe(
         argv, cwd=base_dir_of(facts), env=overlay.env, timeout=timeout, what=f"{command} probe"
     )
@@ -287,7 +287,7 @@ def run_worker_and_client(
     timer: StepTimer,
     remaining: Callable[[], float],
 ) -> LiveReport:
-    command = worker_command(facts.interpreter, facts.project_package, overlay.node_prefix, overlay.queue)
+    command = worker_command(facts.interpreter, facts.celery_target, overlay.node_prefix, overlay.queue)
     worker = CeleryProcess(command, base_dir_of(facts), overlay.env)
     node, started_in, error, client, trip, beat = None, 0.0, None, {}, None, None
     try:

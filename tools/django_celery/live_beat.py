@@ -56,7 +56,7 @@ def beat_command(interpreter: str, package: str, folder: Path) -> list[str]:
 def run_beat_probe(
     facts: ProjectFacts, overlay: VerificationOverlay, *args: str, timeout: float
 ) -> dict[str, Any]:
-    argv = [facts.interpreter, str(PROBE), *args, "--package", facts.project_package]
+    argv = [facts.interpreter, str(PROBE), *args, "--app", facts.celery_target]
     return run_json_probe(
         argv, cwd=base_dir_of(facts), env=overlay.env, timeout=timeout, what=f"beat {args[0]} probe"
     )
@@ -86,7 +86,7 @@ def verify_beat(
         return BeatOutcome(passed=False, evidence=f"beat not started: {state.get('error')}", task=task)
     problems: list[str] = list(state["time"]["problems"])
     beat = CeleryProcess(
-        beat_command(facts.interpreter, facts.project_package, overlay.folder),
+        beat_command(facts.interpreter, facts.celery_target, overlay.folder),
         base_dir_of(facts),
         overlay.env,
     )

@@ -63,8 +63,8 @@ def queue_of_message(processed: Path, task_id: str) -> str | None:
 
 
 def _probe(facts: ProjectFacts, env: dict[str, str], names: list[str], timeout: float) -> dict:
-    argv = [facts.interpreter, str(PROBE), "--package", facts.project_package]
-    argv += ["--variable", facts.existing.app_variable or "app", "--send", *names]
+    argv = [facts.interpreter, str(PROBE), "--app", facts.celery_target]
+    argv += ["--send", *names]
     return run_json_probe(argv, cwd=base_dir_of(facts), env=env, timeout=timeout, what="routing probe")
 
 
@@ -112,7 +112,7 @@ def _exercise(
         env = {**overlay.env, "DJANGO_SETTINGS_MODULE": ROUTE_SETTINGS}
         env.pop("CELERY_RESULT_BACKEND", None)
         command = worker_command(
-            facts.interpreter, facts.project_package, overlay.node_prefix, ",".join(dedicated)
+            facts.interpreter, facts.celery_target, overlay.node_prefix, ",".join(dedicated)
         )
         worker = CeleryProcess(command, base_dir_of(facts), env)
         try:

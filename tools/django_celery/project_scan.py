@@ -52,20 +52,51 @@ def parse_python(path: Path) -> ast.Module | None:
         return None
 
 
-def find_celery_app(package_dir: Path) -> tuple[Path, str | None] | None:
-    """The module of the project package that creates the Celery app, and the variable it is bound to.
+def find_celery_app(base_dir: Path, package_dir: Path) -> tuple[Path, str | None] | None:
+    """The module that creates the project's Celery app, and the variable it is bound to.
 
-    `<pkg>/celery.py` is the documented place; cookiecutter-django uses `config/celery_app.py`, so any module
-    directly in the package that assigns `X = Celery(...)` counts too.
+    `<pkg>/celery.py` is the documented place and wins when it exists; then any module of the settings
+    package that assigns `X = Celery(...)` (cookiecutter-django's `config/celery_app.py`); then any module of
+    the project's code that does (an app's `tasks/celery.py`), preferring one that reads Django's settings
+    and is loaded by its package's `__init__`, then the shallowest.
     """
     conventional = package_dir / "celery.py"
-    candidates = [conventional, *sorted(p for p in package_dir.glob("*.py") if p != conventional)]
-    for module in candidates:
-        tree = parse_python(module) if module.is_file() else None
-        variable = _celery_app_variable(tree) if tree is not None else None
-        if variable is not None or (module == conventional and module.is_file()):
-            return module, variable
-    return None
+    if conventional.is_file():
+        tree = parse_python(conventional)
+        return conventional, _celery_app_variable(tree) if tree is not None else None
+    in_package = [(p, v) for p in sorted(package_dir.glob("*.py")) if (v := _app_variable_of(p))]
+    if in_package:
+        return in_package[0]
+    elsewhere = [
+        (p, v)
+        for p in walk_files(base_dir)
+        if p.parent != package_dir and "migrations" not in p.parts and (v := _app_variable_of(p))
+    ]
+
+    def rank(found: tuple[Path, str]) -> tuple[bool, bool, int, str]:
+        path, _ = found
+        reads_django = "django.conf:settings" in path.read_text(encoding="utf-8", errors="replace")
+        loaded = init_loads_app(path.parent, None, path)
+        return (not reads_django, not loaded, len(path.relative_to(base_dir).parts), str(path))
+
+    return min(elsewhere, key=rank) if elsewhere else None
+
+
+def _app_variable_of(module: Path) -> str | None:
+    """The name `X = Celery(...)` binds at module level, read only from files that mention Celery."""
+    try:
+        text = module.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if "Celery(" not in text:
+        return None
+    tree = parse_python(module)
+    return _celery_app_variable(tree) if tree is not None else None
+
+
+def dotted_module(base_dir: Path, module: Path) -> str:
+    """`config/celery_app.py` under `base_dir` -> "config.celery_app" (how the worker imports it)."""
+    return ".".join(module.relative_to(base_dir).with_suffix("").parts)
 
 
 def _celery_app_variable(tree: ast.Module) -> str | None:
@@ -81,19 +112,20 @@ def _celery_app_variable(tree: ast.Module) -> str | None:
     return None
 
 
-def init_loads_app(package_dir: Path, package: str, app_module: Path) -> bool:
-    """True when `<pkg>/__init__.py` imports the app module (`from .celery import app as celery_app`)."""
-    tree = parse_python(package_dir / "__init__.py")
+def init_loads_app(package_dir: Path, package: str | None, app_module: Path) -> bool:
+    """True when `<package_dir>/__init__.py` imports the app module (`from .celery import app as celery_app`,
+    or by its absolute name `<package>.<stem>` when `package` is known)."""
+    tree = parse_python(package_dir / "__init__.py") if (package_dir / "__init__.py").is_file() else None
     if tree is None:
         return False
     stem = app_module.stem
+    absolute = f"{package}.{stem}" if package else None
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            relative = node.level == 1 and node.module == stem
-            absolute = node.level == 0 and node.module == f"{package}.{stem}"
-            if relative or absolute:
-                return True
-        if isinstance(node, ast.Import) and any(a.name == f"{package}.{stem}" for a in node.names):
+        if isinstance(node, ast.ImportFrom) and (
+            (node.level == 1 and node.module == stem) or (node.level == 0 and node.module == absolute)
+        ):
+            return True
+        if isinstance(node, ast.Import) and any(a.name == absolute for a in node.names):
             return True
     return False
 

@@ -192,7 +192,7 @@ def run_setup(ctx: ToolContext, arguments: str) -> str:
     chain = celery_file_chain(facts, edits.read)
     settings = core_settings(facts, decisions, chain) + backend_settings(backend, chain)
     settings = shadowing_old_names(settings, project_chain(facts, edits.read), edits)
-    header = f"Celery, read by {facts.project_package}/celery.py"
+    header = f"Celery, read by {celery_module_path(facts)}"
     ensure_settings_block(edits, facts, settings, header, settings_line_length)
     if backend == "django-cache":
         ensure_results_cache(edits, facts)
@@ -222,8 +222,8 @@ def run_setup(ctx: ToolContext, arguments: str) -> str:
     )
     notes.append(
         f"Next: install the dependencies, copy .env.example to .env, then from {facts.base_dir!r} run "
-        f"`celery -A {facts.project_package} worker --loglevel=INFO"
+        f"`celery -A {facts.celery_target} worker --loglevel=INFO"
         + (f" -Q {','.join(doc.queues)}`" if doc.queues else "`")
-        + (f" and one `celery -A {facts.project_package} beat -S django`." if decisions.beat else ".")
+        + (f" and one `celery -A {facts.celery_target} beat -S django`." if decisions.beat else ".")
     )
     return render_summary(headline, reports, edits.warnings, notes)

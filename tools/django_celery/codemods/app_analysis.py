@@ -4,6 +4,7 @@ checks rely on, so "is the Celery app wired correctly" is decided in exactly one
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 
 import libcst as cst
@@ -17,11 +18,18 @@ DJANGO_SETTINGS_SOURCES = {"django.conf:settings", "settings"}
 
 
 def celery_module_path(facts: ProjectFacts) -> str:
-    return _join(facts.project_package_dir, "celery.py")
+    """The module that creates the Celery app: the project's own wherever it is, else `<pkg>/celery.py`."""
+    return facts.existing.celery_module or _join(facts.project_package_dir, "celery.py")
 
 
 def init_module_path(facts: ProjectFacts) -> str:
-    return _join(facts.project_package_dir, "__init__.py")
+    """The `__init__.py` of the app module's package: importing the app there loads it with Django."""
+    return _join(posixpath.dirname(celery_module_path(facts)), "__init__.py")
+
+
+def app_module_stem(facts: ProjectFacts) -> str:
+    """The app module's own name, as the package `__init__` imports it (`celery`, `celery_app`)."""
+    return facts.celery_app_module.rpartition(".")[2]
 
 
 def _join(folder: str, name: str) -> str:
@@ -193,20 +201,23 @@ class InitInfo:
         return self.exported is not None and names is not None and self.exported in names
 
 
-def _imports_celery_module(small: cst.ImportFrom, package: str) -> bool:
+def _imports_celery_module(small: cst.ImportFrom, app_module: str) -> bool:
+    """`from .<stem> import ...` or `from <app_module> import ...`."""
     module = dotted_name(small.module) if small.module is not None else ""
     relative = len(small.relative)
-    return (relative == 1 and module == "celery") or (relative == 0 and module == f"{package}.celery")
+    return (relative == 1 and module == app_module.rpartition(".")[2]) or (
+        relative == 0 and module == app_module
+    )
 
 
-def analyse_init(rel: str, text: str, package: str, app_variable: str) -> InitInfo:
+def analyse_init(rel: str, text: str, app_module: str, app_variable: str) -> InitInfo:
     source = PythonFile.parse(rel, text)
     info = InitInfo(source)
     for index, statement, small in _top_level_small(source):
         if (
             isinstance(small, cst.ImportFrom)
             and not isinstance(small.names, cst.ImportStar)
-            and _imports_celery_module(small, package)
+            and _imports_celery_module(small, app_module)
         ):
             for alias in small.names:
                 if dotted_name(alias.name) == app_variable:
@@ -226,4 +237,4 @@ def analyse_init(rel: str, text: str, package: str, app_variable: str) -> InitIn
 def read_init(facts: ProjectFacts, reader: Reader, app_variable: str) -> InitInfo | None:
     rel = init_module_path(facts)
     text = reader(rel)
-    return None if text is None else analyse_init(rel, text, facts.project_package, app_variable)
+    return None if text is None else analyse_init(rel, text, facts.celery_app_module, app_variable)

@@ -50,7 +50,7 @@ def _test_target(facts: ProjectFacts, test_module: str) -> str:
 
 
 def _commands(facts: ProjectFacts, decisions: Decisions, doc: DocFacts) -> list[str]:
-    package = facts.project_package
+    package = facts.celery_target
     lines = [f"celery -A {package} worker -l info"]
     if doc.queues:
         dedicated = doc.queues[1]
@@ -138,7 +138,7 @@ def render_celery_doc(facts: ProjectFacts, decisions: Decisions, doc: DocFacts, 
                 + (
                     "."
                     if decisions.beat
-                    else f"; without beat, run `celery -A {facts.project_package} call celery.backend_cleanup` "
+                    else f"; without beat, run `celery -A {facts.celery_target} call celery.backend_cleanup` "
                     "daily (cron)."
                 ),
             ]

@@ -6,7 +6,7 @@ Everything already in the file is kept; an existing `__all__` is extended rather
 
 from __future__ import annotations
 
-from tools.django_celery.codemods.app_analysis import analyse_init, init_module_path
+from tools.django_celery.codemods.app_analysis import analyse_init, app_module_stem, init_module_path
 from tools.django_celery.codemods.cst_tools import append_strings, imports_end, insert_statements
 from tools.django_celery.codemods.workspace import ProjectEdits
 from tools.django_celery.facts import ProjectFacts
@@ -19,20 +19,21 @@ def ensure_init_loads_app(edits: ProjectEdits, facts: ProjectFacts, app_variable
     rel = init_module_path(facts)
     original = edits.read(rel)
     alias = "" if app_variable == "celery_app" else " as celery_app"
+    statement = f"from .{app_module_stem(facts)} import {app_variable}{alias}"
     if original is None or not original.strip():
-        code = f'{IMPORT_COMMENT}from .celery import {app_variable}{alias}\n\n__all__ = ("celery_app",)\n'
-        edits.write(rel, code, f"from .celery import {app_variable}{alias}, __all__")
+        code = f'{IMPORT_COMMENT}{statement}\n\n__all__ = ("celery_app",)\n'
+        edits.write(rel, code, f"{statement}, __all__")
         return True
-    info = analyse_init(rel, original, facts.project_package, app_variable)
+    info = analyse_init(rel, original, facts.celery_app_module, app_variable)
     module = info.source.module
     added: list[str] = []
     import_added = info.exported is None
     if import_added:
         at = imports_end(module)
-        code = f"{IMPORT_COMMENT}from .celery import {app_variable}{alias}\n"
+        code = f"{IMPORT_COMMENT}{statement}\n"
         module = insert_statements(module, at, code, blank_before=at > 0, blank_after=True)
-        added.append(f"from .celery import {app_variable}{alias}")
-        info = analyse_init(rel, module.code, facts.project_package, app_variable)
+        added.append(statement)
+        info = analyse_init(rel, module.code, facts.celery_app_module, app_variable)
         module = info.source.module
     exported = info.exported or "celery_app"
     if info.all_statement is None:

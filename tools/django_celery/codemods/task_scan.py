@@ -1,12 +1,13 @@
 """Which functions of a tasks.py are Celery tasks, and how they are declared.
 
 `@shared_task` is what reusable Django apps should use (no import of the project's app); `@app.task` with
-the project's own app imported from `<pkg>.celery` works too; anything else (`@task` of Celery 3, `@x.task`
-of some other app) is reported.
+the project's own app imported from its module (`<pkg>.celery`, or wherever the project keeps it) works
+too; anything else (`@task` of Celery 3, `@x.task` of some other app) is reported.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,8 +27,9 @@ class TaskDecorator:
     where: str
 
 
-def _project_app_names(module: cst.Module, package: str) -> set[str]:
-    """Names bound by `from <pkg>.celery import app` / `from <pkg> import celery_app` (and aliases)."""
+def _project_app_names(module: cst.Module, app_sources: Collection[str]) -> set[str]:
+    """Names bound by `from <pkg>.celery import app` / `from <pkg> import celery_app` (and aliases), where
+    `app_sources` are the modules the project's app can be imported from."""
     names = set()
     for statement in module.body:
         if not isinstance(statement, cst.SimpleStatementLine):
@@ -36,7 +38,7 @@ def _project_app_names(module: cst.Module, package: str) -> set[str]:
             if not isinstance(small, cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
                 continue
             source = dotted_name(small.module) if small.module is not None else None
-            if small.relative or source not in (package, f"{package}.celery"):
+            if small.relative or source not in app_sources:
                 continue
             for alias in small.names:
                 bound = alias.asname.name if alias.asname else alias.name
@@ -55,9 +57,9 @@ def _kind(name: str, app_names: set[str]) -> TaskKind | None:
     return None
 
 
-def task_decorators(rel: str, text: str, package: str) -> list[TaskDecorator]:
+def task_decorators(rel: str, text: str, app_sources: Collection[str]) -> list[TaskDecorator]:
     source = PythonFile.parse(rel, text)
-    app_names = _project_app_names(source.module, package)
+    app_names = _project_app_names(source.module, app_sources)
     found = []
     for statement in source.module.body:
         if not isinstance(statement, cst.FunctionDef):

@@ -17,7 +17,6 @@ compatible with old interpreters.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 import traceback
@@ -31,18 +30,11 @@ def emit(payload: dict) -> None:
     sys.stdout.flush()
 
 
-def load_celery_app(package: str):
-    from celery import Celery
+def load_celery_app(target: str):
+    """The project's Celery app, found exactly the way `celery -A <target>` finds it."""
+    from celery.app.utils import find_app
 
-    module = importlib.import_module(package)
-    app = getattr(module, "celery_app", None)
-    if isinstance(app, Celery):
-        return app
-    celery_module = importlib.import_module(package + ".celery")
-    found = [value for value in vars(celery_module).values() if isinstance(value, Celery)]
-    if not found:
-        raise LookupError(f"no Celery app in {package} or {package}.celery")
-    return found[0]
+    return find_app(target)
 
 
 def beat_models() -> dict:
@@ -85,7 +77,7 @@ def schedule(args: argparse.Namespace, report: dict) -> None:
     django.setup()
     from django.utils import timezone
 
-    app = load_celery_app(args.package)
+    app = load_celery_app(args.app)
     report["time"] = time_settings(app)
     models = beat_models()
     report["existing"] = {
@@ -138,7 +130,7 @@ def cleanup(args: argparse.Namespace, report: dict) -> None:
     if args.task_id:
         report["result_removed"] = remove_result(args.task_id)
     if args.node:
-        app = load_celery_app(args.package)
+        app = load_celery_app(args.app)
         app.control.shutdown(destination=[args.node])
         report["shutdown_sent"] = True
     report["ok"] = True
@@ -156,7 +148,7 @@ def remove_result(task_id: str) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["schedule", "cleanup"])
-    parser.add_argument("--package", required=True)
+    parser.add_argument("--app", required=True)
     parser.add_argument("--name", help="name of the PeriodicTask to create")
     parser.add_argument("--task", help="registered name of the task beat sends")
     parser.add_argument("--args-json", default="[]", help="positional arguments of the task, as JSON")

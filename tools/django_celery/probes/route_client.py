@@ -20,7 +20,7 @@ def send(args: argparse.Namespace, report: dict) -> None:
     import django
 
     django.setup()
-    app = load_celery_app(args.package, args.variable)
+    app = load_celery_app(args.app)
     app.loader.import_default_modules()
     report["sent"], report["skipped"] = [], []
     for name in args.send:
@@ -37,8 +37,7 @@ def send(args: argparse.Namespace, report: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--package", required=True)
-    parser.add_argument("--variable", default="app")
+    parser.add_argument("--app", required=True)
     parser.add_argument("--send", nargs="*", default=[], help="task names to send through the router")
     args = parser.parse_args()
     report: dict = {"ok": False}

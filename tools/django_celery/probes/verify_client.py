@@ -17,7 +17,6 @@ Kept compatible with old interpreters (no match statements, no runtime `X | Y` a
 from __future__ import annotations
 
 import argparse
-import importlib
 import inspect
 import json
 import sys
@@ -37,23 +36,11 @@ def error_tail(limit: int = 12) -> str:
     return "".join(traceback.format_exc().splitlines(keepends=True)[-limit:])
 
 
-def load_celery_app(package: str, variable: str):
-    """The project's Celery app, found the way `celery -A <package>` finds it."""
-    from celery import Celery
+def load_celery_app(target: str):
+    """The project's Celery app, found exactly the way `celery -A <target>` finds it."""
+    from celery.app.utils import find_app
 
-    module = importlib.import_module(package)
-    app = getattr(module, "celery_app", None)
-    if isinstance(app, Celery):
-        return app
-    celery_module = importlib.import_module(package + ".celery")
-    for name in (variable, "app", "celery_app", "celery"):
-        app = getattr(celery_module, name, None)
-        if isinstance(app, Celery):
-            return app
-    found = [value for value in vars(celery_module).values() if isinstance(value, Celery)]
-    if found:
-        return found[0]
-    raise LookupError(f"no Celery app in {package} or {package}.celery")
+    return find_app(target)
 
 
 def os_error_reason(exc: BaseException) -> str | None:
@@ -106,7 +93,7 @@ def preflight(args: argparse.Namespace, report: dict) -> None:
         return
     report["installed_apps"] = list(settings.INSTALLED_APPS)
     try:
-        app = load_celery_app(args.package, args.variable)
+        app = load_celery_app(args.app)
     except Exception:
         report["error"] = "the project's Celery app does not load:\n" + error_tail()
         return
@@ -196,7 +183,7 @@ def roundtrip(args: argparse.Namespace, report: dict) -> None:
     import django
 
     django.setup()
-    app = load_celery_app(args.package, args.variable)
+    app = load_celery_app(args.app)
     app.loader.import_default_modules()
     try:
         exchange(app, args, report)
@@ -262,8 +249,7 @@ def exchange(app, args: argparse.Namespace, report: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["preflight", "roundtrip"])
-    parser.add_argument("--package", required=True, help="the project package that holds celery.py")
-    parser.add_argument("--variable", default="app", help="name of the Celery app in celery.py")
+    parser.add_argument("--app", required=True, help="what `celery -A` takes: the app's package or module")
     parser.add_argument("--node", help="full node name of the live worker")
     parser.add_argument("--queue", help="the verification queue the worker consumes")
     parser.add_argument("--apps", nargs="*", default=[], help="label=module of every local app")
