@@ -28,7 +28,7 @@ from tools.django_celery.codemods.secret_scan import Finding, added_lines, gitig
 from tools.django_celery.codemods.settings_block import backend_kind
 from tools.django_celery.codemods.settings_chain import project_chain
 from tools.django_celery.codemods.source import disk_reader
-from tools.django_celery.codemods.task_scan import task_decorators
+from tools.django_celery.codemods.task_scan import reexported_tasks, task_decorators
 from tools.django_celery.codemods.tasks_module import tasks_path
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.old_setting_names import NAMESPACED_TO_OLD, OLD_TO_NAMESPACED
@@ -144,7 +144,7 @@ def check_celery_settings(facts: ProjectFacts, decisions: Decisions) -> CheckRes
     backend = chain.assignments("CELERY_RESULT_BACKEND")
     wanted = decisions.result_backend
     if wanted != "none":
-        kind = backend_kind(backend[-1]) if backend else None
+        kind = backend_kind(backend[-1], chain) if backend else None
         if not backend:
             problems.append(f"CELERY_RESULT_BACKEND is not set (chosen: {wanted})")
         elif kind not in (wanted, None):
@@ -173,12 +173,18 @@ def check_shared_task(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
         if text is None:
             problems.append(f"{rel} does not exist")
             continue
-        tasks = task_decorators(rel, text, facts.celery_app_sources)
+        tasks = task_decorators(rel, text, facts.celery_app_sources) or reexported_tasks(
+            rel, text, facts.base_dir, reader, facts.celery_app_sources
+        )
         if not tasks:
             problems.append(f"{rel}: no function decorated as a Celery task")
         for task in tasks:
             if task.kind == "shared_task":
                 found.append(f"{task.where}: {task.function} uses @{task.decorator}")
+            elif task.kind == "wrapper":
+                found.append(
+                    f"{task.where}: {task.function} uses @{task.decorator}, which applies @shared_task"
+                )
             elif task.kind == "project_app":
                 found.append(
                     f"{task.where}: {task.function} uses @{task.decorator} of the project's app (also fine)"
@@ -227,12 +233,34 @@ def check_on_commit(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
     safe += [f"{where}: delay_on_commit" for where in _deferred_calls(root)]
     risky = [f"{u}: can run before COMMIT (DoesNotExist) or after a rollback" for u in unsafe]
     problems = written + (risky if decisions.rewrite_dispatch else [])
+    if not unsafe_sites and not safe:
+        safe = _delay_on_commit_available(facts, len(sites))
     if not safe and decisions.dispatch != "immediate":
         problems.append("no transaction.on_commit(...) or delay_on_commit(...) dispatch in the project")
     found = safe if decisions.dispatch != "immediate" else [*safe, "immediate dispatch was chosen"]
     if not decisions.rewrite_dispatch:
         found += [f"REPORTED {r} (not rewritten: needs consent, --rewrite-dispatch)" for r in risky]
     return result("on_commit", not problems, _evidence(problems, found))
+
+
+def _delay_on_commit_available(facts: ProjectFacts, plain_sites: int) -> list[str]:
+    """Evidence that tasks can be dispatched after COMMIT when no dispatch runs inside a transaction.
+
+    A project whose tasks are sent only outside transactions (cookiecutter-django's sample task, sent
+    from its test) has nothing to make safe; what matters is that the safe call is there for the
+    first caller inside one. With
+    DJANGO_SETTINGS_MODULE set before Celery() is created, Celery's Django fixup makes every task a
+    DjangoTask, whose delay_on_commit() defers the send to transaction.on_commit.
+    """
+    info = read_celery_module(facts, disk_reader(Path(facts.root)))
+    if info is None or info.app is None or not info.setdefault_first:
+        return []
+    sent = f"{plain_sites} dispatch(es), none inside a transaction" if plain_sites else "no dispatch yet"
+    return [
+        f"{sent}; {info.app.where}: {info.app_variable} = "
+        "Celery(...) is created after DJANGO_SETTINGS_MODULE is set, so every task is a DjangoTask with "
+        "delay_on_commit()"
+    ]
 
 
 def check_installed_apps(facts: ProjectFacts, decisions: Decisions) -> CheckResult:

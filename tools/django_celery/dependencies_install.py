@@ -49,16 +49,35 @@ class InstallRecord(BaseModel):
     output_tail: str
 
 
-def needed_requirements(decisions: Decisions, backend: str | None = None) -> list[Requirement]:
-    """What the decisions need importable: celery (with the Redis client when Redis is used), results, beat."""
+def broker_scheme(decisions: Decisions, configured: str | None = None) -> str:
+    """The broker the project will use: the one asked for, else the one its settings configure
+    (`configured`, the live repr of CELERY_BROKER_URL), else Redis, the default our settings write."""
+    if decisions.broker_url:
+        return urlsplit(decisions.broker_url).scheme
+    url = configured.strip("'\"") if configured else ""
+    return urlsplit(url).scheme if "://" in url else "redis"
+
+
+def needed_requirements(
+    decisions: Decisions, backend: str | None = None, configured_broker: str | None = None
+) -> list[Requirement]:
+    """What the decisions need importable: celery (with the Redis client when Redis is used), results, beat.
+
+    A project already configured for RabbitMQ needs no Redis client: `configured_broker` is its
+    CELERY_BROKER_URL as the project's interpreter read it.
+    """
     backend = backend or decisions.result_backend
-    scheme = urlsplit(decisions.broker_url).scheme if decisions.broker_url else "redis"  # settings' default
+    scheme = broker_scheme(decisions, configured_broker)
     wanted = [celery_requirement(redis=scheme.startswith("redis") or backend == "redis")]
     if backend in ("django-db", "django-cache"):
         wanted.append(RESULTS_REQUIREMENT)
     if decisions.beat:
         wanted.append(BEAT_REQUIREMENT)
     return wanted
+
+
+def configured_broker(facts: ProjectFacts) -> str | None:
+    return facts.existing.celery_settings.get("CELERY_BROKER_URL")
 
 
 def import_names(requirement: Requirement) -> list[str]:
@@ -144,7 +163,7 @@ def ensure_installed(
     Each installation is also appended to `record_dir`/installs.jsonl (the run's folder), so the report
     says what was installed where: undo cannot uninstall packages.
     """
-    wanted = needed_requirements(decisions, backend)
+    wanted = needed_requirements(decisions, backend, configured_broker(facts))
     missing = missing_requirements(facts.interpreter, wanted)
     if not missing:
         return []
@@ -179,7 +198,7 @@ def dependencies_check(
     facts: ProjectFacts, decisions: Decisions, record_dir: Path | None = None
 ) -> CheckResult:
     """Analysis gate: the project's interpreter can import everything the decisions need."""
-    wanted = needed_requirements(decisions)
+    wanted = needed_requirements(decisions, configured_broker=configured_broker(facts))
     try:
         missing = missing_requirements(facts.interpreter, wanted)
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:

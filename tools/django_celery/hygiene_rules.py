@@ -2,8 +2,9 @@
 
 A rule broken by what this tool wrote (or by a setting it should have written and did not) fails. A rule
 broken by the project's own code is "reported" and does not fail: the agent does not override a user's
-choice without consent, and a pre-existing quirk is no reason to undo the whole integration. A password
-in code always fails.
+choice without consent, and a pre-existing quirk is no reason to undo the whole integration. That holds
+for a password too: one this tool wrote fails; one the project had (RabbitMQ's `guest:guest` in an
+`env(..., default=...)`) is reported with file:line, since removing it changes the project's defaults.
 """
 
 from __future__ import annotations
@@ -115,14 +116,16 @@ class SettingsRules:
             literal_password = "PASSWORD" in assignment.name and isinstance(value, str) and value
             if has_password(assignment.code) or (literal_password and not is_placeholder(str(value))):
                 rule.problem(
-                    f"{assignment.where}: {assignment.name} holds a password; read it from the environment",
-                    True,
+                    f"{assignment.where}: {assignment.name} holds a password; read it from the environment "
+                    "with no password in the default (the real URL goes in .env)",
+                    self.wrote.wrote(assignment.where),
                 )
         module = celery_module_path(self.facts)
         for number, text in enumerate((reader(module) or "").splitlines(), start=1):
             if has_password(text):
                 rule.problem(
-                    f"{module}:{number}: a password inside a URL; read it from the environment", True
+                    f"{module}:{number}: a password inside a URL; read it from the environment",
+                    self.wrote.wrote(f"{module}:{number}"),
                 )
         if not rule.details:
             files = [*dict.fromkeys(f.source.rel for f in self.chain.files), module]

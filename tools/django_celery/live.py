@@ -306,7 +306,9 @@ def run_worker_and_client(
         if decisions.beat and trip is not None:
             with timer.step("beat"):
                 task_args = [1] if trip.task == "celery.accumulate" else []
-                beat = verify_beat(facts, overlay, worker, trip.task, task_args, node, min(remaining(), 30))
+                beat = verify_beat(
+                    facts, overlay, worker, trip.task, task_args, trip.task_id, node, min(remaining(), 30)
+                )
     except LiveProcessError as exc:
         error = f"the worker {exc}"
     finally:

@@ -3,7 +3,8 @@
 Runs while the verification worker is still up (live.py calls it after the round trip). A one-off
 PeriodicTask for a project task, every second, routed to the verification queue, is written to the
 database beat reads (the temp copy for SQLite); `celery -A <pkg> beat -S django` is started with the
-overlay, its log must show "Sending due task" with the task id, and the worker's log that task's success.
+overlay, its log must show "Sending due task", and the worker's log the success of that task (an id other than
+the round trip's: only beat sends to the private queue).
 Beat is then stopped (its whole process group), and every django-celery-beat row that verification
 created — ours and the default entries beat installs — is deleted again. The pid and schedule files
 go to the verification temp folder, never into the project.
@@ -29,7 +30,9 @@ from tools.django_celery.project_env import base_dir_of, run_json_probe
 
 PROBE = Path(__file__).resolve().parent / "probes" / "beat_client.py"
 SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-SENT_ID = r"{task} sent\. id->(?P<task_id>[\w-]+)"
+# The worker's success line for a task id other than the round trip's: the private queue has no other
+# sender than beat. Beat's own "sent. id->" line is DEBUG, which a project's LOGGING often drops.
+BEAT_TASK_SUCCEEDED = r"Task {task}\[(?!{round_trip_id}\])(?P<task_id>[\w-]+)\] succeeded"
 
 
 class BeatOutcome(BaseModel):
@@ -68,6 +71,7 @@ def verify_beat(
     worker: CeleryProcess,
     task: str,
     task_args: list[Any],
+    round_trip_id: str | None,
     node: str | None,
     timeout: float,
 ) -> BeatOutcome:
@@ -100,14 +104,12 @@ def verify_beat(
             "its first sending of the PeriodicTask",
         )
         first_send = round(time.monotonic() - started, 1)
-        task_id = beat.wait_for(
-            re.compile(SENT_ID.format(task=re.escape(task))), remaining(), "the id of the task it sent"
-        )["task_id"]
-        worker.wait_for(
-            re.compile(rf"Task {re.escape(task)}\[{re.escape(task_id)}\] succeeded"),
-            remaining(),
-            f"the success of the task beat sent ({task_id})",
+        succeeded = BEAT_TASK_SUCCEEDED.format(
+            task=re.escape(task), round_trip_id=re.escape(round_trip_id or "")
         )
+        task_id = worker.wait_for(re.compile(succeeded), remaining(), "the success of the task beat sent")[
+            "task_id"
+        ]
     except LiveProcessError as exc:
         error = str(exc)
     finally:

@@ -125,10 +125,10 @@ def map_settings(module_file: Path, import_root: Path | None = None) -> Settings
     layout = _installed_apps(files, parsed)
     if not parsed[module_file].star_imports:
         celery_file = module_file  # a plain settings.py is its own base
-    elif layout is not None:
-        celery_file = layout.definition.file
     else:
-        celery_file = files[-1]
+        celery_file = _shared_celery_file(files[1:], parsed) or (
+            layout.definition.file if layout is not None else files[-1]
+        )
     return SettingsMap(
         module_file=module_file,
         files=files,
@@ -180,6 +180,14 @@ def _resolve_star_import(file: Path, level: int, module: str | None, import_root
         init = package / "__init__.py"
         return init if init.is_file() else None
     return settings_file_for(package, module)
+
+
+def _shared_celery_file(shared: list[Path], parsed: dict[Path, _FileBindings]) -> Path | None:
+    """The shared settings file that already holds the most CELERY_* settings (a project's own
+    `settings/celery.py`): new ones go beside them, not into a file the project keeps free of Celery."""
+    counts = {f: sum(b.name.startswith("CELERY_") for b in parsed[f].bindings) for f in shared}
+    best = max(counts, key=lambda f: counts[f], default=None)
+    return best if best is not None and counts[best] else None
 
 
 class _FileBindings(BaseModel):

@@ -23,13 +23,7 @@ from tools.context import ToolContext
 from tools.django_celery.codemods.app_analysis import celery_module_path
 from tools.django_celery.codemods.celery_module import ensure_celery_module
 from tools.django_celery.codemods.code_style import configured_line_length, project_line_length
-from tools.django_celery.codemods.dependencies import (
-    BEAT_REQUIREMENT,
-    RESULTS_REQUIREMENT,
-    Requirement,
-    celery_requirement,
-    ensure_dependencies,
-)
+from tools.django_celery.codemods.dependencies import ensure_dependencies
 from tools.django_celery.codemods.docs import ensure_celery_doc
 from tools.django_celery.codemods.env_files import ensure_env_example, ensure_gitignore
 from tools.django_celery.codemods.init_module import ensure_init_loads_app
@@ -48,7 +42,7 @@ from tools.django_celery.codemods.settings_block import (
 )
 from tools.django_celery.codemods.settings_chain import celery_file_chain, project_chain
 from tools.django_celery.codemods.workspace import ProjectEdits, render_summary
-from tools.django_celery.dependencies_install import ensure_installed
+from tools.django_celery.dependencies_install import configured_broker, ensure_installed, needed_requirements
 from tools.django_celery.facts import Decisions, ProjectFacts, ResultBackend
 from tools.django_celery.migrations import apply_migrations
 from tools.django_celery.setup_quality import quality_steps
@@ -134,27 +128,24 @@ def _placeholder_url(url: str, project: str) -> str:
 
 
 def env_example_values(facts: ProjectFacts, decisions: Decisions, backend: ResultBackend) -> dict[str, str]:
-    broker = _placeholder_url(decisions.broker_url, facts.project_package) if decisions.broker_url else None
+    """What .env.example documents: the broker asked for, else the one the project's settings already
+    use (a RabbitMQ project gets an amqp:// line, not our Redis default), passwords as placeholders."""
+    configured = (configured_broker(facts) or "").strip("'\"")
+    wanted = decisions.broker_url or (configured if "://" in configured else None)
+    broker = _placeholder_url(wanted, facts.project_package) if wanted else None
     values = {"CELERY_BROKER_URL": broker or broker_default(decisions)}
     if backend == "redis":
         values["CELERY_RESULT_BACKEND"] = DEFAULT_REDIS_RESULTS_URL
     return values
 
 
-def requirements_for(decisions: Decisions, backend: ResultBackend) -> list[Requirement]:
-    broker_scheme = urlsplit(decisions.broker_url).scheme if decisions.broker_url else "redis"
-    wanted = [celery_requirement(redis=broker_scheme.startswith("redis") or backend == "redis")]
-    if backend in ("django-db", "django-cache"):
-        wanted.append(RESULTS_REQUIREMENT)
-    return [*wanted, BEAT_REQUIREMENT] if decisions.beat else wanted
-
-
 def effective_backend(edits: ProjectEdits, facts: ProjectFacts, decisions: Decisions) -> ResultBackend:
     """The backend the settings already select wins over the decision (switching is /celery:add-backend's job)."""
-    existing = celery_file_chain(facts, edits.read).assignments("CELERY_RESULT_BACKEND")
+    chain = celery_file_chain(facts, edits.read)
+    existing = chain.assignments("CELERY_RESULT_BACKEND")
     if not existing:
         return decisions.result_backend
-    kind = backend_kind(existing[-1])
+    kind = backend_kind(existing[-1], chain)
     if kind is not None and kind != decisions.result_backend:
         edits.warn(
             f"{existing[-1].where}: the settings already select the {kind} result backend; kept it. "
@@ -199,7 +190,7 @@ def run_setup(ctx: ToolContext, arguments: str) -> str:
     ensure_installed_apps(edits, facts, celery_apps(backend, decisions.beat))
     decisions.result_backend = backend
     doc = quality_steps(edits, facts, decisions, line_length)
-    ensure_dependencies(edits, facts, requirements_for(decisions, backend))
+    ensure_dependencies(edits, facts, needed_requirements(decisions, backend, configured_broker(facts)))
     doc.env = env_example_values(facts, decisions, backend)
     ensure_env_example(edits, doc.env, "Celery (copy to .env)")
     ensure_gitignore(edits)

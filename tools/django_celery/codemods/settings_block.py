@@ -113,18 +113,31 @@ def backend_settings(backend: ResultBackend, chain: SettingsChain) -> list[Setti
     return [Setting("CELERY_TASK_IGNORE_RESULT", "True", "no result backend: results are not stored")]
 
 
-def backend_kind(assignment: Assignment) -> ResultBackend | None:
-    """Which backend an existing CELERY_RESULT_BACKEND selects (None when it is something else)."""
+def backend_kind(assignment: Assignment, chain: SettingsChain) -> ResultBackend | None:
+    """Which backend an existing CELERY_RESULT_BACKEND selects (None when it is something else).
+
+    A value that names another setting (cookiecutter-django's `CELERY_RESULT_BACKEND = REDIS_URL`) is
+    followed through the settings chain, so the project's own choice is recognised, never rewritten.
+    """
     if isinstance(assignment.value, cst.Name) and assignment.value.value == "None":
         return "none"
     strings: list[str] = []
 
     class Strings(cst.CSTVisitor):
+        def __init__(self, depth: int) -> None:
+            super().__init__()
+            self.depth = depth
+
         def visit_SimpleString(self, node: cst.SimpleString) -> None:
             strings.append(str(node.evaluated_value))
 
+        def visit_Name(self, node: cst.Name) -> None:
+            referenced = chain.assignments(node.value) if self.depth < 3 else []
+            if referenced and referenced[-1].value is not None:
+                referenced[-1].value.visit(Strings(self.depth + 1))
+
     if assignment.value is not None:
-        assignment.value.visit(Strings())
+        assignment.value.visit(Strings(0))
     for value in strings:
         if value in ("django-db", "django-cache"):
             return value  # type: ignore[return-value]
@@ -253,7 +266,7 @@ def switch_result_backend(edits: ProjectEdits, facts: ProjectFacts, backend: Res
     """Point an existing CELERY_RESULT_BACKEND at `backend` (used by /celery:add-backend only)."""
     chain = celery_file_chain(facts, edits.read)
     existing = chain.assignments("CELERY_RESULT_BACKEND")
-    if not existing or backend_kind(existing[-1]) == backend:
+    if not existing or backend_kind(existing[-1], chain) == backend:
         return
     current = existing[-1]
     if backend == "none":

@@ -68,6 +68,8 @@ class SettingsFile:
     star_imports: list[str] = field(default_factory=list)  # dotted module names, resolved
     env_reader: EnvReader | None = None
     app_entries: list[AppEntry] = field(default_factory=list)
+    # `from config.env import env`: (absolute module, imported name, bound name), to find a shared reader
+    name_imports: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _top_level_small_statements(module: cst.Module) -> list[cst.BaseSmallStatement]:
@@ -112,6 +114,11 @@ def _relative_package(source_module: str, is_package: bool, level: int) -> list[
 def _star_import_module(statement: cst.ImportFrom, rel: str, base_dir: str) -> str | None:
     if not isinstance(statement.names, cst.ImportStar):
         return None
+    return imported_module(statement, rel, base_dir)
+
+
+def imported_module(statement: cst.ImportFrom, rel: str, base_dir: str) -> str:
+    """The absolute dotted module a `from ... import` statement of the file `rel` reads."""
     written = dotted_name(statement.module) if statement.module is not None else ""
     level = len(statement.relative)
     if level == 0:
@@ -169,6 +176,12 @@ def analyse_settings_file(rel: str, text: str, base_dir: str) -> SettingsFile:
             star = _star_import_module(statement, rel, base_dir)
             if star:
                 info.star_imports.append(star)
+            elif not isinstance(statement.names, cst.ImportStar):
+                module = imported_module(statement, rel, base_dir)
+                for alias in statement.names:
+                    name = dotted_name(alias.name) or ""
+                    bound = (dotted_name(alias.asname.name) if alias.asname else None) or name  # type: ignore[arg-type]
+                    info.name_imports.append((module, name, bound))
         value = getattr(statement, "value", None)
         for name in assigned_names(statement):
             info.assignments.append(
@@ -182,6 +195,25 @@ def analyse_settings_file(rel: str, text: str, base_dir: str) -> SettingsFile:
             if _is_apps_name(owner) and verb in ("append", "extend", "insert"):
                 info.app_entries.extend(_strings_in(source, statement.value))
     return info
+
+
+def _imported_env_reader(info: SettingsFile, reader: Reader, base_dir: str) -> EnvReader | None:
+    """A reader the file imports from a project module that builds it (`from config.env import env`,
+    where config/env.py has `env = environ.Env()`), bound under the name the file uses."""
+    for module, name, bound in info.name_imports:
+        target = module_file(base_dir, module, reader)
+        text = reader(target) if target is not None else None
+        if text is None:
+            continue
+        try:
+            statements = _top_level_small_statements(cst.parse_module(text))
+        except cst.ParserSyntaxError:
+            continue
+        for statement in statements:
+            found = _env_reader(statement)
+            if found is not None and found.callable == name:
+                return EnvReader(found.kind, bound)
+    return None
 
 
 class SettingsChain:
@@ -203,6 +235,8 @@ class SettingsChain:
             if text is None:
                 return
             info = analyse_settings_file(rel, text, base_dir)
+            if info.env_reader is None:
+                info.env_reader = _imported_env_reader(info, reader, base_dir)
             files.append(info)
             for dotted in info.star_imports:
                 target = module_file(base_dir, dotted, reader)

@@ -143,11 +143,11 @@ def required_parameters(task) -> list:
 
 
 def owning_app(task_name: str, task_module: str, apps: dict) -> str | None:
-    """Label of the local app whose tasks module defines the task (by module, else by name prefix)."""
+    """Label of the local app whose package defines the task (by module, else by name prefix): its
+    tasks.py, or a module of the app that tasks.py imports (autodiscovery loads both the same way)."""
     for label, module in sorted(apps.items(), key=lambda item: -len(item[1])):
-        prefix = module + ".tasks"
         for candidate in (task_module, task_name):
-            if candidate == prefix or candidate.startswith(prefix + "."):
+            if candidate.startswith(module + "."):
                 return label
     return None
 
@@ -236,7 +236,7 @@ def exchange(app, args: argparse.Namespace, report: dict) -> None:
     report["ms"] = round((time.monotonic() - sent) * 1000, 1)
     report["result"] = value if result.successful() else repr(value)
     if not result.successful():
-        report["error"] = f"{name} ended {result.status}: {value!r}"
+        report["error"] = f"{name} ended {result.status}: {value!r}{failure_hint(result.status, value)}"
         return
     if type(app.backend).__module__.startswith("django_celery_results.backends.database"):
         report["stored_in_backend"] = stored_in_database(result.id)
@@ -244,6 +244,19 @@ def exchange(app, args: argparse.Namespace, report: dict) -> None:
         report["stored_in_backend"] = True  # get() read it back from the backend
         result.forget()
     report["ok"] = True
+
+
+def failure_hint(status: str, value: object) -> str:
+    """What a task failure means when the task ran: its own code raised, so say where to look."""
+    if status != "FAILURE" or not isinstance(value, BaseException):
+        return ""
+    hint = (
+        " (the worker ran the task and the task's own code raised; its tables are missing, so the "
+        "database is not migrated: run `manage.py migrate`, then verify again)"
+        if type(value).__name__ in ("ProgrammingError", "OperationalError") and "exist" in str(value)
+        else " (the worker ran the task and the task's own code raised; see the worker log)"
+    )
+    return hint
 
 
 def main() -> None:
