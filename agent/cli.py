@@ -43,6 +43,20 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--python", help="the project's interpreter (default: its virtualenv, if any)")
     parser.add_argument(
+        "--settings",
+        dest="settings_module",
+        help="the settings module, e.g. config.settings.local (default: manage.py's, $DJANGO_SETTINGS_MODULE, "
+        ".env, then pytest's configuration)",
+    )
+    parser.add_argument(
+        "--env-file",
+        dest="env_files",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="dotenv file whose variables the project's processes get (repeatable; values are never recorded)",
+    )
+    parser.add_argument(
         "--broker",
         dest="broker_url",
         help="verify with this broker URL (default: $CELERY_BROKER_URL, else an embedded broker)",
@@ -133,6 +147,8 @@ def _options(args: argparse.Namespace, project: Path, interactive: bool) -> RunO
         interactive=interactive,
         model=args.model,
         python=args.python,
+        settings_module=args.settings_module,
+        env_files=[str(Path(f).expanduser().resolve()) for f in args.env_files],
         backend=args.backend,
         beat=args.beat,
         apps=_csv(args.apps),
@@ -253,7 +269,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "chat":
         return chat(_options(args, project, interactive=True))
     interactive = not args.yes and sys.stdin.isatty()
-    return execute(_options(args, project, interactive), args.json, args.verbose)
+    options = _options(args, project, interactive)
+    if interactive and options.settings_module is None:
+        options.settings_module = _ask_settings_module(project)
+    return execute(options, args.json, args.verbose)
+
+
+def _ask_settings_module(project: Path) -> str | None:
+    """When nothing names the settings module, let the user pick one of the candidates at the terminal
+    (None: something else is wrong, or nothing to pick from; discovery then reports it)."""
+    from tools.django_celery.discovery import DiscoveryError, settings_choice
+    from tools.django_celery.settings_source import SettingsModuleUnknown
+
+    try:
+        settings_choice(project)
+    except SettingsModuleUnknown as exc:
+        if not exc.candidates:
+            return None
+        print("No settings module is named by manage.py, the environment, .env or pytest's configuration.")
+        for number, module in enumerate(exc.candidates, start=1):
+            print(f"  {number}. {module}")
+        answer = input(f"Which settings should the run use? [1: {exc.candidates[0]}] ").strip()
+        if answer.isdigit() and 1 <= int(answer) <= len(exc.candidates):
+            return exc.candidates[int(answer) - 1]
+        return answer or exc.candidates[0]
+    except DiscoveryError:
+        return None
+    return None
 
 
 def _resume(run_id: str) -> int:

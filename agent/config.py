@@ -38,6 +38,8 @@ class RunOptions(BaseModel):
     interactive: bool = False
     model: str | None = None  # None = configured model, else the offline policy
     python: str | None = None  # the project's interpreter; None = discover it
+    settings_module: str | None = None  # --settings; None = manage.py, $DJANGO_SETTINGS_MODULE, .env, pytest
+    env_files: list[str] = Field(default_factory=list)  # --env-file: dotenv files for the project's processes
     backend: ResultBackend | None = None
     beat: bool | None = None
     apps: list[str] | None = None

@@ -149,7 +149,13 @@ def verification_gate(state: RunState, context: RunContext) -> list[CheckResult]
 def _fresh_facts(state: RunState) -> ProjectFacts:
     """Re-read the project after changes (new tasks.py, new settings) so checks see what is on disk now."""
     options = RunOptions.model_validate(state["options"])
-    return discover_project(Path(options.project).resolve(), Path(state["facts"]["interpreter"]))
+    facts = state["facts"]
+    return discover_project(
+        Path(options.project).resolve(),
+        Path(facts["interpreter"]),
+        facts["settings_module"],
+        facts["env_files"],
+    )
 
 
 GATES: dict[str, Callable[[RunState, RunContext], list[CheckResult]]] = {

@@ -80,7 +80,9 @@ def _discover(state: RunState, context: RunContext) -> dict[str, Any]:
     root = Path(options.project).resolve()
     if not (run_dir(state["run_id"], context.home) / "journal.json").exists():
         Journal.start(root, state["run_id"], home=context.home)
-    facts = discover_project(root, Path(options.python) if options.python else None)
+    facts = discover_project(
+        root, Path(options.python) if options.python else None, options.settings_module, options.env_files
+    )
     decisions = initial_decisions(facts, options)
     context.progress(
         "facts", {"facts": facts.model_dump(mode="json"), "decisions": decisions.model_dump(mode="json")}

@@ -21,6 +21,7 @@ from tools.django_celery.facts import ProjectFacts
 from tools.django_celery.interpreter import find_interpreter
 from tools.django_celery.project_scan import find_celery_app, init_loads_app
 from tools.django_celery.settings_map import installed_apps_layout
+from tools.django_celery.settings_source import SettingsModuleUnknown
 
 Snapshot = dict[str, bytes | None]
 
@@ -261,12 +262,76 @@ def test_settings_syntax_error_names_file_and_line(copy_project: Callable, layou
         discover_project(project)
 
 
-def test_manage_py_without_settings_module(startproject: Path) -> None:
+def _without_settings_default(project: Path) -> None:
     replace_in(
-        startproject / "manage.py", "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')", ""
+        project / "manage.py", "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')", ""
     )
-    with pytest.raises(DiscoveryError, match=r"does not set DJANGO_SETTINGS_MODULE.*setdefault"):
+
+
+def test_manage_py_without_settings_module_lists_candidates(
+    startproject: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    _without_settings_default(startproject)
+    before = snapshot(startproject)
+    with pytest.raises(SettingsModuleUnknown) as error:
         discover_project(startproject)
+    assert error.value.candidates == ["mysite.settings"]
+    assert "does not set DJANGO_SETTINGS_MODULE" in str(error.value)
+    assert "Run again with --settings mysite.settings" in str(error.value)
+    assert snapshot(startproject) == before
+
+
+@pytest.mark.parametrize(
+    ("file", "text"),
+    [
+        (".env", "SECRET=not-read\nDJANGO_SETTINGS_MODULE=mysite.settings\n"),
+        ("pytest.ini", "[pytest]\nDJANGO_SETTINGS_MODULE = mysite.settings\n"),
+        ("setup.cfg", "[tool:pytest]\nDJANGO_SETTINGS_MODULE = mysite.settings\n"),
+        ("tox.ini", "[pytest]\nDJANGO_SETTINGS_MODULE = mysite.settings\n"),
+        ("pyproject.toml", '[tool.pytest.ini_options]\nDJANGO_SETTINGS_MODULE = "mysite.settings"\n'),
+    ],
+)
+def test_settings_module_from_env_file_or_pytest_config(
+    file: str, text: str, startproject: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    _without_settings_default(startproject)
+    (startproject / file).write_text(text)
+    facts = discover_project(startproject)
+    assert (facts.settings_module, facts.settings_source) == ("mysite.settings", file)
+    assert any(f"used 'mysite.settings' from {file}" in w for w in facts.warnings)
+    assert "not-read" not in facts.model_dump_json()
+
+
+def test_settings_flag_and_environment_variable(startproject: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _without_settings_default(startproject)
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "mysite.settings")
+    assert discover_project(startproject).settings_source == "$DJANGO_SETTINGS_MODULE"
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE")
+    facts = discover_project(startproject, settings_module="mysite.settings")
+    assert (facts.settings_module, facts.settings_source) == ("mysite.settings", "--settings")
+    with pytest.raises(DiscoveryError, match=r"'mysite.nope' was named, but neither mysite/nope\.py"):
+        discover_project(startproject, settings_module="mysite.nope")
+
+
+def test_env_file_feeds_the_settings_without_entering_the_facts(startproject: Path, tmp_path: Path) -> None:
+    settings = startproject / "mysite/settings.py"
+    replace_in(settings, "ALLOWED_HOSTS = []", 'ALLOWED_HOSTS = os.environ.get("MYSITE_HOSTS").split(" ")')
+    settings.write_text("import os\n" + settings.read_text())
+    (startproject / ".env.dev-sample").write_text("MYSITE_HOSTS=localhost\n")
+    with pytest.raises(DiscoveryError) as error:
+        discover_project(startproject)
+    message = str(error.value)
+    assert "need the environment variable MYSITE_HOSTS" in message
+    assert f"--env-file {startproject / '.env.dev-sample'}" in message
+    env_file = tmp_path / "dev.env"
+    env_file.write_text("MYSITE_HOSTS=localhost example.invalid\n")
+    facts = discover_project(startproject, env_files=[str(env_file)])
+    assert facts.env_files == [str(env_file.resolve())]
+    assert "example.invalid" not in facts.model_dump_json()
+    with pytest.raises(DiscoveryError, match=r"--env-file .*: no such file"):
+        discover_project(startproject, env_files=[str(tmp_path / "missing.env")])
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import pytest
 from agent.cli import build_parser, main
 from agent.evals.cases import CASES_DIR, load_case
 from agent.evals.layouts import LAYOUTS
+from agent.evals.runner import run_one
 from tests.celery_support import snapshot
 from tools.django_celery.discovery import discover_project
 
@@ -94,3 +95,14 @@ def test_an_already_integrated_project_is_verified_and_left_unchanged(
     worker = next(c for c in report["checklist"] if c["key"] == "worker_starts")["evidence"]
     assert "(broker amqp://guest:**@127.0.0.1:5672//)" in worker
     assert snapshot(project) == before
+
+
+@pytest.mark.live
+@pytest.mark.services
+@pytest.mark.parametrize("case", ["cookiecutter_celery", "tasks_app", "no_settings_default", "env_required"])
+def test_layouts_met_in_public_projects_pass_as_eval_cases(case: str, tmp_path: Path) -> None:
+    """The failure classes first seen on public projects, run exactly as `eval run` runs a case: 11/11,
+    the project's own tests still pass, ruff is clean on what we wrote, and a second run changes nothing."""
+    row = run_one(case, "embedded", str(tmp_path / "out"))
+    assert row["met"], (row["unmet"], row["error"])
+    assert row["second_run_changes"] == 0

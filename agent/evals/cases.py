@@ -5,7 +5,8 @@ name = "startproject"
 description = "django-admin startproject mysite + startapp polls with models"
 recipe = "startproject"                    # key of agent.evals.layouts.LAYOUTS
 brokers = ["embedded", "redis", "rabbitmq"] # default: all three; embedded = no server
-args = []                                   # extra `run` flags, e.g. ["--backend", "redis", "--beat"]
+args = []                                   # extra `run` flags, e.g. ["--backend", "redis", "--beat"];
+                                            # {project} stands for the fixture's root
 [expect]
 status = "passed"
 failed_items = []                           # checklist keys expected to fail (empty = 11/11)
@@ -80,7 +81,8 @@ class Case(BaseModel):
         """
         from agent.cli import _options, build_parser  # the CLI's own flag parsing, so the two never differ
 
-        argv = ["run", str(project), "--yes", "--no-network", *self.args, *(extra_args or [])]
+        args = [arg.replace("{project}", str(project)) for arg in self.args]
+        argv = ["run", str(project), "--yes", "--no-network", *args, *(extra_args or [])]
         options = _options(build_parser().parse_args(argv), project, interactive)
         if options.python is None and find_interpreter(project).last_resort:  # a project venv is its own
             options.python = sys.executable

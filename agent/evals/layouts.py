@@ -5,7 +5,8 @@ reshapes it the way common public layouts do — settings packages, cookiecutter
 read through django-environ / python-decouple / os.environ, INSTALLED_APPS as a tuple extended with `+=`,
 apps in nested packages — so cases exercise the layouts people really have. Recipes for projects that
 already have (part of) Celery, keep dependencies elsewhere, use PostgreSQL, carry their own tests or run on
-another Django are in `agent.evals.layout_states`; `LAYOUTS` maps every recipe name to its builder.
+another Django are in `agent.evals.layout_states`, layouts first met in public projects in
+`agent.evals.layout_wild`; `LAYOUTS` maps every recipe name to its builder.
 
 A recipe returns the project root to integrate. Recipes that create something outside the folder (a
 PostgreSQL database) are undone by `release_fixture(root)`, which eval runs call when a case ends.
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.demo import make_sample_project
-from agent.evals import layout_states
+from agent.evals import layout_states, layout_wild
 from agent.evals.fixture_databases import release_fixture
 from agent.evals.fixture_tools import (
     django_admin,
@@ -335,6 +336,10 @@ LAYOUTS: dict[str, Recipe] = {
     "with_tests": layout_states.with_tests,
     "django42": layout_states.django42,
     "bare_venv": layout_states.bare_venv,
+    "cookiecutter_celery": layout_wild.cookiecutter_celery,
+    "tasks_app": layout_wild.tasks_app,
+    "no_settings_default": layout_wild.no_settings_default,
+    "env_required": layout_wild.env_required,
 }
 
 __all__ = ["LAYOUTS", "Recipe", "release_fixture"]

@@ -92,7 +92,12 @@ def _integrate_twice(
     report = first.report
     usage = report.usage
     unmet = _unmet(case, report.status, report.checklist, report.changed_files, second.report.changed_files)
-    view = user_view(project, report.changed_files) if report.status == "passed" else None
+    options = case.options(project)
+    view = (
+        user_view(project, report.changed_files, options.settings_module, options.env_files)
+        if report.status == "passed"
+        else None
+    )
     unmet += unmet_user_view(view) if view else []
     return {
         "status": report.status,

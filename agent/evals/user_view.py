@@ -18,8 +18,13 @@ from tools.django_celery.discovery import discover_project
 from tools.django_celery.project_tests import run_project_tests
 
 
-def user_view(project: Path, changed_files: list[str]) -> dict[str, Any]:
-    facts = discover_project(project)
+def user_view(
+    project: Path,
+    changed_files: list[str],
+    settings_module: str | None = None,
+    env_files: list[str] | None = None,
+) -> dict[str, Any]:
+    facts = discover_project(project, settings_module=settings_module, env_files=env_files)
     suite = run_project_tests(facts)
     tests = {
         "passed": len(suite.passed),

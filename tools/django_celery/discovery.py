@@ -29,17 +29,31 @@ from tools.django_celery.project_scan import (
     walk_files,
 )
 from tools.django_celery.settings_map import SettingsMap, map_settings, settings_file_for, syntax_error
+from tools.django_celery.settings_source import (
+    SETTINGS_VARIABLE,
+    SettingsChoice,
+    from_env_file,
+    from_environment,
+    from_pytest_config,
+    unknown_settings_error,
+)
 from tools.sandbox import PathEscapeError, relative_to_project, resolve_in_project
 
-__all__ = ["DiscoveryError", "discover_project", "locate_manage_py", "settings_module_in"]
+__all__ = ["DiscoveryError", "discover_project", "locate_manage_py", "settings_choice", "settings_module_in"]
 
 MANAGE_PY_DEPTH = 4  # folder levels below the root searched for manage.py
-SETTINGS_VARIABLE = "DJANGO_SETTINGS_MODULE"
 _URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s'\"]*:)([^@\s'\"]+)(@)")
 
 
-def discover_project(root: Path, python: str | os.PathLike[str] | None = None) -> ProjectFacts:
-    """Everything later phases need about the project at `root`, using `python` (or the one found) to load it."""
+def discover_project(
+    root: Path,
+    python: str | os.PathLike[str] | None = None,
+    settings_module: str | None = None,
+    env_files: list[str] | None = None,
+) -> ProjectFacts:
+    """Everything later phases need about the project at `root`, using `python` (or the one found) to load
+    it; `settings_module` (from --settings) wins over every other source of DJANGO_SETTINGS_MODULE, and
+    `env_files` (--env-file) feed the environment of every process that imports the project."""
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
         raise DiscoveryError(
@@ -47,7 +61,8 @@ def discover_project(root: Path, python: str | os.PathLike[str] | None = None) -
         )
     manage_py, warnings = locate_manage_py(root)
     base_dir = manage_py.parent
-    settings_module, manage_warnings = _manage_settings_module(root, manage_py)
+    choice_of_settings, manage_warnings = _settings_choice(root, manage_py, settings_module)
+    settings_module = choice_of_settings.module
     warnings += manage_warnings
     package = settings_module.split(".")[0]
     package_dir = base_dir / package
@@ -64,7 +79,11 @@ def discover_project(root: Path, python: str | os.PathLike[str] | None = None) -
     choice = find_interpreter(root, python, base_dir)
     if choice.last_resort:
         warnings.append(f"Interpreter: {choice.reason}.")
-    report = run_probe(choice, base_dir, settings_module)
+    env_files = [str(Path(f).expanduser().resolve()) for f in env_files or []]
+    for file in env_files:
+        if not Path(file).is_file():
+            raise DiscoveryError(f"--env-file {file}: no such file. Pass a dotenv file (KEY=value lines).")
+    report = run_probe(choice, base_dir, settings_module, env_files)
     existing = _existing_celery(root, base_dir, package_dir, report)
     warnings += _celery_warnings(root, existing)
     styles = dependency_styles(root, base_dir)
@@ -73,6 +92,8 @@ def discover_project(root: Path, python: str | os.PathLike[str] | None = None) -
         manage_py=relative_to_project(root, manage_py),
         base_dir=relative_to_project(root, base_dir),
         settings_module=settings_module,
+        settings_source=choice_of_settings.source,
+        env_files=env_files,
         settings_files=[relative_to_project(root, f) for f in settings.files],
         installed_apps_file=relative_to_project(
             root, settings.installed_apps.target_file if settings.installed_apps else settings.module_file
@@ -96,6 +117,14 @@ def discover_project(root: Path, python: str | os.PathLike[str] | None = None) -
         installed_apps_layout=settings.installed_apps.describe(root) if settings.installed_apps else "",
         warnings=warnings,
     )
+
+
+def settings_choice(root: Path, explicit: str | None = None) -> SettingsChoice:
+    """The settings module discovery would use for the project at `root` (raises SettingsModuleUnknown,
+    with the candidates, when nothing names one: the CLI asks the user to pick in interactive runs)."""
+    root = Path(root).expanduser().resolve()
+    manage_py, _ = locate_manage_py(root)
+    return _settings_choice(root, manage_py, explicit)[0]
 
 
 def locate_manage_py(root: Path) -> tuple[Path, list[str]]:
@@ -164,21 +193,32 @@ def _read_tree(file: Path) -> ast.Module:
         raise syntax_error(file, source, exc.lineno or 1) from exc
 
 
-def _manage_settings_module(root: Path, manage_py: Path) -> tuple[str, list[str]]:
-    module, from_env = settings_module_in(_read_tree(manage_py))
+def _settings_choice(root: Path, manage_py: Path, explicit: str | None) -> tuple[SettingsChoice, list[str]]:
+    """The settings module: --settings, else manage.py's default, else the environment, `.env`, pytest's
+    configuration (see settings_source); a clear error listing candidates when nothing names one."""
     rel = relative_to_project(root, manage_py)
-    if module is None:
-        raise DiscoveryError(
-            f"{rel} does not set {SETTINGS_VARIABLE} to a literal module name, so the settings in use are "
-            f'unknown. Add os.environ.setdefault("{SETTINGS_VARIABLE}", "<package>.settings") to it, '
-            "as startproject does, and run again."
-        )
-    if from_env:
-        return module, [
+    if explicit:
+        return SettingsChoice(module=explicit, source="--settings"), []
+    module, from_env = settings_module_in(_read_tree(manage_py))
+    if module is not None and from_env:
+        return SettingsChoice(module=module, source=rel), [
             f"{rel} takes {SETTINGS_VARIABLE} from another environment variable; discovery used its default "
-            f"{module!r}. Pass the project with that variable unset, or expect the settings to differ."
+            f"{module!r}. Pass --settings to choose another."
         ]
-    return module, []
+    if module is not None:
+        return SettingsChoice(module=module, source=rel), []
+    if from_environment():
+        return SettingsChoice(module=str(from_environment()), source=f"${SETTINGS_VARIABLE}"), []
+    folders = list(dict.fromkeys([manage_py.parent, root]))
+    for found in (from_env_file(folders), from_pytest_config(folders)):
+        if found is not None:
+            value, file = found
+            source = relative_to_project(root, file)
+            return SettingsChoice(module=value, source=source), [
+                f"{rel} sets no {SETTINGS_VARIABLE}; used {value!r} from {source}. Pass --settings to "
+                "choose another."
+            ]
+    raise unknown_settings_error(rel, manage_py.parent)
 
 
 def _settings_file(base_dir: Path, settings_module: str) -> Path:
@@ -186,9 +226,9 @@ def _settings_file(base_dir: Path, settings_module: str) -> Path:
     if file is None:
         dotted = settings_module.replace(".", "/")
         raise DiscoveryError(
-            f"manage.py sets {SETTINGS_VARIABLE} to {settings_module!r}, but neither {dotted}.py nor "
-            f"{dotted}/__init__.py exists under {base_dir}. Fix the setdefault line in manage.py to name "
-            "your settings module."
+            f"The settings module {settings_module!r} was named, but neither {dotted}.py nor "
+            f"{dotted}/__init__.py exists under {base_dir}. Name an existing settings module (--settings, "
+            "or the setdefault line in manage.py)."
         )
     return file
 

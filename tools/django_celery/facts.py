@@ -71,6 +71,10 @@ class ProjectFacts(BaseModel):
     manage_py: str  # e.g. "manage.py" or "src/manage.py"
     base_dir: str  # folder holding manage.py, "." when it is the root; put on sys.path to import apps
     settings_module: str  # DJANGO_SETTINGS_MODULE as manage.py sets it, e.g. "config.settings.dev"
+    settings_source: str = "manage.py"  # where the settings module came from (manage.py, --settings, .env…)
+    env_files: list[str] = Field(
+        default_factory=list
+    )  # --env-file paths; values are read only by subprocesses
     settings_files: list[str]  # files that make up the settings, the module first, then what it imports
     installed_apps_file: str  # the file whose INSTALLED_APPS (or its parts) holds the app list
     celery_settings_file: str  # where CELERY_* settings belong (base settings shared by every env)

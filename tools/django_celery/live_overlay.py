@@ -192,7 +192,11 @@ def build_overlay(
         )
     )
     env = project_process_env(
-        Path(facts.interpreter), base_dir_of(facts), OVERLAY_MODULE, extra_pythonpath=[folder]
+        Path(facts.interpreter),
+        base_dir_of(facts),
+        OVERLAY_MODULE,
+        extra_pythonpath=[folder],
+        env_files=facts.env_files,
     )
     for variable in CELERY_URL_VARIABLES:
         env.pop(variable, None)

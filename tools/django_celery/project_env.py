@@ -13,6 +13,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values
+
 from tools.django_celery.facts import ProjectFacts
 
 
@@ -22,9 +24,15 @@ def project_process_env(
     settings_module: str | None = None,
     extra: dict[str, str] | None = None,
     extra_pythonpath: list[Path] | None = None,
+    env_files: list[str] | None = None,
 ) -> dict[str, str]:
-    """Environment for a process that imports the project (settings module set when given)."""
-    env = dict(os.environ)
+    """Environment for a process that imports the project (settings module set when given).
+
+    `env_files` (--env-file) are read here, at the moment a process starts, and only into that process's
+    environment: their values (often secrets) never enter the agent's state, transcript or report. As with
+    docker compose's env_file, a variable already set in the shell wins over the file.
+    """
+    env = {**env_file_values(env_files or []), **os.environ}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     env["PATH"] = str(Path(interpreter).parent) + os.pathsep + env.get("PATH", "")
@@ -39,12 +47,25 @@ def project_process_env(
     return env
 
 
+def env_file_values(files: list[str]) -> dict[str, str]:
+    """The variables of the given dotenv files, later files winning; unreadable files give nothing."""
+    values: dict[str, str] = {}
+    for file in files:
+        values.update({k: v for k, v in dotenv_values(file).items() if v is not None})
+    return values
+
+
 def facts_env(
     facts: ProjectFacts, extra: dict[str, str] | None = None, extra_pythonpath: list[Path] | None = None
 ) -> dict[str, str]:
     """`project_process_env` for a discovered project, with its own settings module."""
     return project_process_env(
-        Path(facts.interpreter), base_dir_of(facts), facts.settings_module, extra, extra_pythonpath
+        Path(facts.interpreter),
+        base_dir_of(facts),
+        facts.settings_module,
+        extra,
+        extra_pythonpath,
+        facts.env_files,
     )
 
 

@@ -31,6 +31,7 @@ _DISTRIBUTION_OF = {
     "dj_database_url": "dj-database-url",
     "sentry_sdk": "sentry-sdk",
 }
+_ENV_GET = re.compile(r"""(?:environ\.get|getenv|environ\[)\(?\s*["'](\w+)["']""")
 _ENV_VAR_PATTERNS = (
     re.compile(r"Set the (\w+) environment variable"),  # django-environ
     re.compile(r"^(\w+) not found\. Declare it as envvar"),  # python-decouple
@@ -59,14 +60,16 @@ class ProbeReport(BaseModel):
     versions: dict[str, str | None]
 
 
-def run_probe(choice: InterpreterChoice, base_dir: Path, settings_module: str) -> ProbeReport:
+def run_probe(
+    choice: InterpreterChoice, base_dir: Path, settings_module: str, env_files: list[str] | None = None
+) -> ProbeReport:
     """Load the settings in the project's interpreter, from the folder holding manage.py."""
     command = [str(choice.path), "-B", str(PROBE_SCRIPT)]
     try:
         done = subprocess.run(
             command,
             cwd=base_dir,
-            env=project_process_env(choice.path, base_dir, settings_module),
+            env=project_process_env(choice.path, base_dir, settings_module, env_files=env_files),
             capture_output=True,
             text=True,
             timeout=PROBE_TIMEOUT,
@@ -115,10 +118,12 @@ def _failure_message(payload: dict, choice: InterpreterChoice, settings_module: 
         )
     variable = _missing_env_var(payload)
     if variable:
+        samples = env_samples(base_dir, base_dir.parent)
+        offer = f" — e.g. --env-file {samples[0]}, which the project ships" if samples else ""
         return (
             f"{loading} The settings need the environment variable {variable}. Set it (export {variable}=..., "
-            "or add it to the .env file the settings read; a placeholder value is enough for discovery) "
-            "and run again."
+            f"add it to the .env file the settings read, or pass --env-file FILE{offer}; a placeholder value "
+            "is enough for discovery) and run again."
         )
     return f"{loading} Fix the settings so that `{python} manage.py check` runs, then run again."
 
@@ -138,4 +143,18 @@ def _missing_env_var(payload: dict) -> str | None:
         found = pattern.search(message)
         if found:
             return found.group(1)
+    # `os.environ.get("DJANGO_ALLOWED_HOSTS").split(" ")` with the variable unset: None has no .split
+    if "NoneType" in message and (found := _ENV_GET.search(payload.get("raised_line") or "")):
+        return found.group(1)
     return None
+
+
+def env_samples(base_dir: Path, root: Path) -> list[str]:
+    """Dotenv files a project ships as examples (.env.dev, .env.example, ...), to suggest --env-file."""
+    found = []
+    for folder in dict.fromkeys([base_dir, root]):
+        for file in sorted(folder.glob("*env*")):
+            name = file.name
+            if file.is_file() and name != ".env" and (name.startswith(".env") or name.startswith("env.")):
+                found.append(str(file))
+    return found

@@ -128,7 +128,7 @@ def cleanup(args: argparse.Namespace, report: dict) -> None:
         PeriodicTasks.objects.filter(ident=1).delete()
     report["removed"] = removed
     if args.task_id:
-        report["result_removed"] = remove_result(args.task_id)
+        report["result_removed"] = remove_result(args.app, args.task_id)
     if args.node:
         app = load_celery_app(args.app)
         app.control.shutdown(destination=[args.node])
@@ -136,13 +136,22 @@ def cleanup(args: argparse.Namespace, report: dict) -> None:
     report["ok"] = True
 
 
-def remove_result(task_id: str) -> bool:
-    try:
+def remove_result(app_target: str, task_id: str) -> bool:
+    """Delete the stored result of the task beat sent: its TaskResult row, or the key in another backend."""
+    from django.apps import apps
+
+    if apps.is_installed("django_celery_results"):
         from django_celery_results.models import TaskResult
-    except ImportError:
+
+        deleted, _ = TaskResult.objects.filter(task_id=task_id).delete()
+        return bool(deleted)
+    from celery.backends.base import DisabledBackend
+
+    app = load_celery_app(app_target)
+    if isinstance(app.backend, DisabledBackend):
         return False
-    deleted, _ = TaskResult.objects.filter(task_id=task_id).delete()
-    return bool(deleted)
+    app.AsyncResult(task_id).forget()
+    return True
 
 
 def main() -> None:

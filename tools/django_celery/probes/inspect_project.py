@@ -46,6 +46,7 @@ def failure(stage: str, exc: BaseException) -> dict:
         "last_line": "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1],
         "missing_module": getattr(exc, "name", None) if isinstance(exc, ImportError) else None,
         "raised_in": frames[-1].filename if frames else None,
+        "raised_line": frames[-1].line if frames else None,
         "traceback": "".join(lines)[-3000:],
     }
 
