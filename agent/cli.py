@@ -1,4 +1,4 @@
-"""`django-integrator`: run | chat | demo | undo | resume | runs.
+"""`django-integrator`: run | chat | demo | audit | undo | diff | resume | runs | eval.
 
 Exit codes: 0 every gate passed; 1 the run finished without passing (a gate failed, a budget ran out);
 2 bad input (not a Django project, an unusable model setting, a broken definition) — the message names
@@ -130,6 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
         "resume", help="continue a run that crashed or was closed, from its last checkpoint"
     )
     resume.add_argument("run_id")
+    audit = sub.add_parser(
+        "audit", help="check a project's Celery setup (the checklist and hygiene rules) without writing"
+    )
+    audit.add_argument("path")
+    audit.add_argument("--python", help="the project's interpreter (default: its virtualenv, if any)")
+    audit.add_argument(
+        "--settings", dest="settings_module", help="the settings module (default: as run finds it)"
+    )
+    audit.add_argument("--env-file", dest="env_files", action="append", default=[], metavar="FILE")
+    audit.add_argument("--broker", dest="broker_url", help="verify with this broker (default: embedded)")
+    audit.add_argument("--strict", action="store_true", help="hygiene findings in your own code fail too")
+    audit.add_argument("--json", action="store_true", help="print the report as JSON")
     runs = sub.add_parser("runs", help="list the runs recorded for a project")
     runs.add_argument("path")
     evals = sub.add_parser(
@@ -259,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         return eval_main(args.eval_args)
     if args.command == "diff":
         return _diff(Path(args.path), args.run)
+    if args.command == "audit":
+        return _audit(args)
     project = Path(args.path)
     if not project.is_dir():
         print(
@@ -296,6 +310,33 @@ def _ask_settings_module(project: Path) -> str | None:
     except DiscoveryError:
         return None
     return None
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from agent.audit import audit_project, render
+    from tools.django_celery.discovery import DiscoveryError
+
+    project = Path(args.path)
+    if not project.is_dir():
+        print(
+            f"django-integrator: {project} is not a folder. Pass the path of your Django project.",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    options = RunOptions(
+        project=str(project.resolve()),
+        python=args.python,
+        settings_module=args.settings_module,
+        env_files=[str(Path(f).expanduser().resolve()) for f in args.env_files],
+        broker_url=args.broker_url,
+    )
+    try:
+        report = audit_project(options, strict=args.strict)
+    except DiscoveryError as exc:
+        print(f"django-integrator: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    print(report.model_dump_json(indent=2) if args.json else render(report))
+    return EXIT_PASSED if report.passed else EXIT_FAILED
 
 
 def _resume(run_id: str) -> int:

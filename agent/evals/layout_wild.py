@@ -236,6 +236,8 @@ def tasks_app(dest: Path) -> Path:
     (project / "requirements.txt").write_text(
         "Django>=5.2,<6\ndjango-environ>=0.11\ncelery>=5.4,<6\ndjango-celery-results>=2.5\n"
     )
+    (project / ".gitignore").write_text("__pycache__/\n.env\ndb.sqlite3\n")
+    (project / ".env.example").write_text("CELERY_BROKER_URL=amqp://localhost//\n")
     manage(project, "migrate", "--noinput")
     return project
 

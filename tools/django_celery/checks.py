@@ -32,6 +32,7 @@ from tools.django_celery.codemods.task_scan import reexported_tasks, task_decora
 from tools.django_celery.codemods.tasks_module import tasks_path
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.old_setting_names import NAMESPACED_TO_OLD, OLD_TO_NAMESPACED
+from tools.django_celery.process_files import beat_scheduler_on_command_line
 from tools.django_celery.project_scan import dispatch_sites, parse_python, walk_files
 from tools.journal import Journal
 from tools.sandbox import relative_to_project
@@ -152,7 +153,11 @@ def check_celery_settings(facts: ProjectFacts, decisions: Decisions) -> CheckRes
         else:
             found.append(f"{backend[-1].where}: CELERY_RESULT_BACKEND = {backend[-1].code}")
     if decisions.beat and not chain.is_set("CELERY_BEAT_SCHEDULER"):
-        problems.append("beat chosen but CELERY_BEAT_SCHEDULER is not set (beat would use a local file)")
+        given = beat_scheduler_on_command_line(Path(facts.root))
+        if given:
+            found.append(f"{given} (CELERY_BEAT_SCHEDULER not set: the command line chooses it)")
+        else:
+            problems.append("beat chosen but CELERY_BEAT_SCHEDULER is not set (beat would use a local file)")
     names = sorted(n for n in chain.names() if n.startswith("CELERY_"))
     found.append(f"{len(names)} CELERY_* settings in {', '.join(f.source.rel for f in chain.files)}")
     return result("celery_settings", not problems, _evidence(problems, found))
