@@ -101,6 +101,7 @@ def initial_decisions(facts: ProjectFacts, options: RunOptions) -> Decisions:
         broker_url=options.broker_url or os.environ.get("CELERY_BROKER_URL") or None,
         rewrite_dispatch=bool(options.rewrite_dispatch),
         rename_settings=bool(options.rename_settings),
+        fix_url_passwords=bool(options.fix_url_passwords),
         install_deps=bool(options.install_deps),
         queues=[q for q in options.queues or [] if q.lower() != "none"],
         sources=sources,  # type: ignore[arg-type]

@@ -31,6 +31,7 @@ from tools.django_celery.codemods.settings_block import (
 )
 from tools.django_celery.codemods.settings_chain import celery_file_chain
 from tools.django_celery.codemods.tasks_module import ensure_tasks_module, roundtrip_task_name
+from tools.django_celery.codemods.url_passwords import report_url_passwords, strip_url_passwords
 from tools.django_celery.codemods.workspace import ProjectEdits
 from tools.django_celery.discovery import discover_project
 from tools.django_celery.facts import AppInfo, Decisions, ProjectFacts
@@ -291,6 +292,31 @@ def test_old_style_names_are_renamed_and_reported(project_copy: Callable[[str], 
     assert 'CELERY_BROKER_URL = os.environ.get("BROKER_URL", "redis://localhost:6379/0")' in text
     assert "CELERY_TASK_ALWAYS_EAGER = False" in text and "CELERY_ALWAYS_EAGER" not in text
     assert any("renamed the deprecated CELERY_ALWAYS_EAGER" in w for w in edits.warnings)
+
+
+def test_url_passwords_are_reported_or_removed_with_consent(startproject: Path) -> None:
+    settings = startproject / "mysite" / "settings.py"
+    settings.write_text(
+        "import os\n"
+        + settings.read_text()
+        + '\nCELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@localhost//")\n'
+        + 'CELERY_RESULT_BACKEND = "redis://cache:s3cr3t-pw@redis.internal:6379/1"\n'
+    )
+    facts = discover_project(startproject)
+    edits = ProjectEdits(startproject)
+    report_url_passwords(edits, facts)
+    assert len(edits.warnings) == 2 and all(w.startswith("mysite/settings.py:") for w in edits.warnings)
+    assert all("needs consent (--fix-url-passwords)" in w for w in edits.warnings)
+    assert edits.read("mysite/settings.py") == settings.read_text()  # reporting changes nothing
+    strip_url_passwords(edits, facts)
+    text = edits.read("mysite/settings.py") or ""
+    assert 'os.environ.get("CELERY_BROKER_URL", "amqp://localhost//")' in text
+    assert (
+        'CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "redis://cache@redis.internal:6379/1")'
+        in text
+    )
+    assert "s3cr3t-pw" not in text and "guest:guest" not in text
+    assert any("put the real URL in .env as CELERY_RESULT_BACKEND" in w for w in edits.warnings)
 
 
 # ----- celery.py and __init__.py ---------------------------------------------------------------------------

@@ -132,6 +132,7 @@ class Decisions(BaseModel):
     rewrite_dispatch: bool = False
     rename_settings: bool = False
     install_deps: bool = False  # consent to pip-install missing packages into the project's interpreter
+    fix_url_passwords: bool = False  # consent to remove passwords from URLs in the project's Celery settings
     queues: list[str] = Field(default_factory=list)
     sources: dict[str, DecisionSource] = Field(default_factory=dict)  # decision name -> where it came from
 

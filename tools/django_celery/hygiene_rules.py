@@ -117,8 +117,8 @@ class SettingsRules:
             if has_password(assignment.code) or (literal_password and not is_placeholder(str(value))):
                 rule.problem(
                     f"{assignment.where}: {assignment.name} holds a password; read it from the environment "
-                    "with no password in the default (the real URL goes in .env)",
-                    self.wrote.wrote(assignment.where),
+                    "with no password in the default (the real URL goes in .env; --fix-url-passwords removes it)",
+                    self.decisions.fix_url_passwords or self.wrote.wrote(assignment.where),
                 )
         module = celery_module_path(self.facts)
         for number, text in enumerate((reader(module) or "").splitlines(), start=1):

@@ -41,6 +41,7 @@ from tools.django_celery.codemods.settings_block import (
     shadowing_old_names,
 )
 from tools.django_celery.codemods.settings_chain import celery_file_chain, project_chain
+from tools.django_celery.codemods.url_passwords import report_url_passwords, strip_url_passwords
 from tools.django_celery.codemods.workspace import ProjectEdits, render_summary
 from tools.django_celery.dependencies_install import configured_broker, ensure_installed, needed_requirements
 from tools.django_celery.facts import Decisions, ProjectFacts, ResultBackend
@@ -50,9 +51,10 @@ from tools.django_celery.setup_quality import quality_steps
 USAGE = (
     "/celery:setup [--apps a,b] [--beat | --no-beat] [--backend django-db|redis|django-cache|none] "
     "[--broker URL] [--queues queue:app,...|none] [--rename-settings | --no-rename-settings] "
-    "[--rewrite-dispatch | --no-rewrite-dispatch] [--install-deps | --no-install-deps]"
+    "[--rewrite-dispatch | --no-rewrite-dispatch] [--install-deps | --no-install-deps] "
+    "[--fix-url-passwords | --no-fix-url-passwords]"
 )
-CONSENTS = ("rename_settings", "rewrite_dispatch", "install_deps")
+CONSENTS = ("rename_settings", "rewrite_dispatch", "install_deps", "fix_url_passwords")
 BACKENDS: tuple[str, ...] = get_args(ResultBackend)
 
 
@@ -179,6 +181,10 @@ def run_setup(ctx: ToolContext, arguments: str) -> str:
         rename_old_style_settings(edits, facts)
     else:
         report_old_style_settings(edits, facts)
+    if decisions.fix_url_passwords:
+        strip_url_passwords(edits, facts)
+    else:
+        report_url_passwords(edits, facts)
     backend = effective_backend(edits, facts, decisions)
     chain = celery_file_chain(facts, edits.read)
     settings = core_settings(facts, decisions, chain) + backend_settings(backend, chain)
