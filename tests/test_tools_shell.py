@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +47,7 @@ def test_python_on_path_is_the_projects_interpreter(startproject: Path, tmp_path
 
 
 def test_timeout_kills_the_whole_process_group(startproject: Path, tmp_path: Path) -> None:
-    marker = "107.31"
+    marker = f"107.{secrets.randbelow(10**6)}"  # unique: other test runs on this machine may sleep too
     bash = shell.build(make_ctx(startproject, tmp_path))
     result = bash.invoke({"command": f"echo started; sleep {marker} & sleep {marker}", "timeout": 0.5})
     assert result.startswith("Timed out after 0.5s")
@@ -55,7 +56,7 @@ def test_timeout_kills_the_whole_process_group(startproject: Path, tmp_path: Pat
 
 
 def test_background_processes_do_not_outlive_the_command(startproject: Path, tmp_path: Path) -> None:
-    marker = "107.32"
+    marker = f"108.{secrets.randbelow(10**6)}"
     bash = shell.build(make_ctx(startproject, tmp_path))
     result = bash.invoke({"command": f"sleep {marker} > /dev/null 2>&1 & echo left"})
     assert result.startswith("Exit code: 0") and "Stopped the background processes" in result
