@@ -4,6 +4,8 @@
   × broker, report.json + report.md, the table printed. Exit 1 when a case misses its expectations.
 - `replay TRANSCRIPT|DIR…`: the recorded replies through the real ChatOpenAI (no network), the tools run
   again on a fresh fixture; drift and outcome reported. Exit 1 on a regression or an unmet expectation.
+- `real [--only NAME] [--broker embedded|redis]`: the public projects of `evals/real/` (see
+  `agent.evals.real`).
 - `record --scenario NAME|all` (the scripted OpenAI server) or `record --case NAME [--model ID]` (the
   offline policy, or a configured model over the network): writes compact transcripts to
   `evals/transcripts/`.
@@ -17,8 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from agent.evals import real_command
 from agent.evals.cases import CaseError, all_cases, build_fixture, load_case
 from agent.evals.compact import write_jsonl
+from agent.evals.real_cases import RealCaseError
 from agent.evals.recording import TRANSCRIPTS_DIR, case_header, record_scenario, run_case, scenario_header
 from agent.evals.replay import ReplayError, ReplayResult, replay_transcript
 from agent.evals.report import markdown, write_report
@@ -50,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="replay transcripts through ChatOpenAI, no network")
     replay.add_argument("transcripts", nargs="+", help="transcript files, or folders of *.jsonl")
     replay.add_argument("--keep", help="build the fixtures here and keep them (default: a temporary folder)")
+    real_command.add_parser(sub)
     record = sub.add_parser("record", help="record transcripts into evals/transcripts/")
     source = record.add_mutually_exclusive_group(required=True)
     source.add_argument("--scenario", help=f"a scripted scenario, or all: {', '.join(SCENARIOS)}")
@@ -64,10 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "real":
+            return real_command.run(args, ["eval", *(argv if argv is not None else sys.argv[2:])])
         if args.command == "replay":
             return _replay([Path(p) for p in args.transcripts], Path(args.keep) if args.keep else None)
         return _record(args)
-    except (CaseError, ReplayError) as exc:
+    except (CaseError, ReplayError, RealCaseError) as exc:
         print(f"django-integrator eval: {exc}", file=sys.stderr)
         return EXIT_INPUT
 
