@@ -84,7 +84,11 @@ class ChatSession:
 
 
 def chat(options: RunOptions) -> int:
-    session = ChatSession(options)
+    try:
+        session = ChatSession(options)
+    except ValueError as exc:  # a broken definition or model setting, the project locked by another run
+        print(f"django-integrator: {exc}", file=sys.stderr)
+        return 2
     try:
         report = session.run()
     except KeyboardInterrupt:

@@ -24,6 +24,7 @@ from langgraph.types import interrupt
 from agent.config import RunOptions
 from agent.decisions import default_answer, infer_topic, initial_decisions
 from agent.executor import execute_calls, pending_questions, runtime_tools
+from agent.preflight import preflight
 from agent.prompting import kickoff_message, system_message
 from agent.session import context_for, run_dir, tool_context
 from agent.state import RunContext, RunState
@@ -84,6 +85,7 @@ def _discover(state: RunState, context: RunContext) -> dict[str, Any]:
         root, Path(options.python) if options.python else None, options.settings_module, options.env_files
     )
     decisions = initial_decisions(facts, options)
+    preflight(facts, decisions)
     context.progress(
         "facts", {"facts": facts.model_dump(mode="json"), "decisions": decisions.model_dump(mode="json")}
     )

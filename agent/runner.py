@@ -21,6 +21,7 @@ from langgraph.types import Command
 from agent.config import RunOptions
 from agent.graph import build_graph, initial_state
 from agent.report import RunReport
+from agent.run_lock import RunLock
 from agent.session import build_context, run_dir, write_header
 from agent.state import ProgressCallback
 from tools.journal import Journal, state_home
@@ -54,6 +55,7 @@ class Runner:
         self.run_id = run_id or new_run_id()
         self.context = build_context(options, self.run_id, progress, model, model_label, self.home)
         self.home.mkdir(parents=True, exist_ok=True)
+        self._lock = RunLock.acquire(self.home, Path(options.project), self.run_id)  # ProjectLocked: refused
         self._connection = sqlite3.connect(self.home / "checkpoints.sqlite", check_same_thread=False)
         self.graph = build_graph(checkpointer=SqliteSaver(self._connection))
         self.config = {"configurable": {"thread_id": self.run_id}, "recursion_limit": RECURSION_LIMIT}
@@ -88,6 +90,7 @@ class Runner:
 
     def close(self) -> None:
         self._connection.close()
+        self._lock.release()
 
     def _drive(self, payload: Any) -> RunOutcome:
         try:

@@ -101,18 +101,30 @@ def test_undo_restores_the_project_byte_for_byte(
     assert snapshot(startproject) == before
 
 
+@pytest.mark.services
 def test_a_run_that_fails_its_gate_leaves_the_project_untouched(
     startproject: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """RabbitMQ answers (so preflight lets the run start), but the vhost does not exist: the worker
+    never becomes ready, the verification gate fails after the files were written, and they are undone."""
     before = snapshot(startproject)
-    code, report = run_cli(
-        [str(startproject), "--broker", "redis://127.0.0.1:6390/0", "--max-tries", "1"], capsys
-    )
+    broker = "amqp://guest:guest@127.0.0.1:5672/djint-no-such-vhost"
+    code, report = run_cli([str(startproject), "--broker", broker, "--max-tries", "1"], capsys)
     assert code == 1
     assert report["status"] == "failed"
     failed = {c["key"]: c["evidence"] for c in report["checklist"] if not c["passed"]}
-    assert "worker_starts" in failed and "redis://127.0.0.1:6390/0" in failed["worker_starts"]
+    assert "worker_starts" in failed and "djint-no-such-vhost" in failed["worker_starts"]
     assert report["rolled_back"] is True
+    assert snapshot(startproject) == before
+
+
+def test_an_unreachable_broker_is_refused_before_any_write(
+    startproject: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(startproject)
+    code = main(["run", "--yes", "--no-network", str(startproject), "--broker", "redis://127.0.0.1:6390/0"])
+    assert code == 2
+    assert "127.0.0.1:6390" in capsys.readouterr().out
     assert snapshot(startproject) == before
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from pathlib import Path
 from typing import NoReturn, get_args
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,7 +25,7 @@ from tools.django_celery.codemods.app_analysis import celery_module_path
 from tools.django_celery.codemods.celery_module import ensure_celery_module
 from tools.django_celery.codemods.code_style import configured_line_length, project_line_length
 from tools.django_celery.codemods.dependencies import ensure_dependencies
-from tools.django_celery.codemods.docs import ensure_celery_doc
+from tools.django_celery.codemods.docs import DocFacts, ensure_celery_doc
 from tools.django_celery.codemods.env_files import ensure_env_example, ensure_gitignore
 from tools.django_celery.codemods.init_module import ensure_init_loads_app
 from tools.django_celery.codemods.installed_apps import celery_apps, ensure_installed_apps
@@ -167,10 +168,16 @@ def run_migrations(ctx: ToolContext, labels: list[str], edits: ProjectEdits) -> 
         return []
 
 
-def run_setup(ctx: ToolContext, arguments: str) -> str:
-    facts = require_facts(ctx)
-    decisions = setup_decisions(ctx, arguments)
-    edits = ProjectEdits(ctx.project_root)
+def plan_setup(
+    root: Path, facts: ProjectFacts, decisions: Decisions
+) -> tuple[ProjectEdits, ResultBackend, DocFacts]:
+    """Every edit the setup makes, in memory (nothing written): the edits, the backend and the doc facts.
+
+    Preflight runs this before the run writes anything, so a project the codemods cannot edit (INSTALLED_APPS
+    built by code, an unrelated celery.py, a file that is not UTF-8) is refused up front as bad input.
+    Mutates `decisions.result_backend` to the backend the settings already select.
+    """
+    edits = ProjectEdits(root)
     line_length = project_line_length(edits.read, [".", facts.base_dir])
     settings_line_length = configured_line_length(edits.read, [".", facts.base_dir])
     celery_module_existed = edits.exists(celery_module_path(facts))
@@ -202,6 +209,13 @@ def run_setup(ctx: ToolContext, arguments: str) -> str:
     ensure_gitignore(edits)
     if any(report.status != "already correct" for report in edits.reports()):
         ensure_celery_doc(edits, facts, decisions, doc)  # docs accompany a change, never arrive alone
+    return edits, backend, doc
+
+
+def run_setup(ctx: ToolContext, arguments: str) -> str:
+    facts = require_facts(ctx)
+    decisions = setup_decisions(ctx, arguments)
+    edits, backend, doc = plan_setup(ctx.project_root, facts, decisions)
     if decisions.broker_url and urlsplit(decisions.broker_url).password:
         edits.warn(
             "The broker URL given contains a password: it was written nowhere. Put the real URL in .env "
