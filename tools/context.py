@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.journal import Journal
+from tools.secret_guard import without_model_keys
 
 DocSource = Literal["network", "cache", "bundled"]
 
@@ -71,7 +72,7 @@ class ToolContext:
         PYTHONDONTWRITEBYTECODE keeps `__pycache__` folders out of the user's tree, so a run (and its undo)
         leaves the project byte-identical.
         """
-        env = dict(os.environ)
+        env = without_model_keys(dict(os.environ))
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env.pop("DJANGO_SETTINGS_MODULE", None)
         if self.facts is not None:

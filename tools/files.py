@@ -1,7 +1,8 @@
 """Read, Write and Edit: the model's only way to look at and change files in the user's project.
 
 Every path goes through the project sandbox, and every change goes through the journal, so a file the
-model touches can always be put back byte for byte by `undo`.
+model touches can always be put back byte for byte by `undo`. The secret guard refuses a Write or Edit
+that adds a secret, and a Read of a private `.env` file.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field
 from tools.base import ToolError, clip, make_tool
 from tools.context import ToolContext
 from tools.sandbox import relative_to_project, resolve_in_project
+from tools.secret_guard import refuse_private_env_file, refuse_secrets
 
 DEFAULT_READ_LIMIT = 2000
 MAX_LINE_CHARS = 2000
@@ -48,6 +50,7 @@ class EditArgs(BaseModel):
 def build_read(ctx: ToolContext) -> StructuredTool:
     def read(path: str, offset: int = 1, limit: int = DEFAULT_READ_LIMIT) -> str:
         target = resolve_in_project(ctx.project_root, path)
+        refuse_private_env_file(target)
         lines = target.read_bytes().decode("utf-8").splitlines()
         rel = relative_to_project(ctx.project_root, target)
         if not lines:
@@ -85,8 +88,10 @@ def build_write(ctx: ToolContext) -> StructuredTool:
         if target.is_dir():
             raise ToolError(f"{path} is a directory. Give the path of a file inside it.")
         existed = target.exists()
-        changed = ctx.journal.write_text(target, content)
         rel = relative_to_project(ctx.project_root, target)
+        original = target.read_bytes().decode("utf-8", errors="replace") if existed else ""
+        refuse_secrets(rel, original, content)
+        changed = ctx.journal.write_text(target, content)
         if not changed:
             return f"{rel} unchanged (it already has exactly this content)."
         verb = "Overwrote" if existed else "Created"
@@ -125,6 +130,7 @@ def build_edit(ctx: ToolContext) -> StructuredTool:
         updated = (
             text.replace(old_string, new_string) if replace_all else text.replace(old_string, new_string, 1)
         )
+        refuse_secrets(rel, text, updated)
         ctx.journal.write_text(target, updated)
         count = matches if replace_all else 1
         return f"Edited {rel}: replaced {count} occurrence{'s' if count > 1 else ''}."

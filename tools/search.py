@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from tools.base import ToolError, clip, make_tool
 from tools.context import ToolContext
 from tools.sandbox import relative_to_project, resolve_in_project
+from tools.secret_guard import is_private_env_file
 
 SKIPPED_DIR_NAMES = frozenset({".git", "node_modules", "__pycache__"})
 MAX_GLOB_RESULTS = 500
@@ -168,8 +169,8 @@ def build_grep(ctx: ToolContext) -> StructuredTool:
         lines: list[str] = []
         for file in files:
             rel = relative_to_project(ctx.project_root, file)
-            if file_filter is not None and not file_filter(rel):
-                continue
+            if (file_filter is not None and not file_filter(rel)) or is_private_env_file(file):
+                continue  # a private .env never reaches the model (tools.secret_guard)
             text = _text_of(file)
             if text is None:
                 continue

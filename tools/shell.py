@@ -24,6 +24,7 @@ from tools.base import clip, make_tool
 from tools.context import ToolContext
 from tools.sandbox import PathEscapeError, resolve_in_project
 from tools.search import is_skipped_dir
+from tools.secret_guard import refuse_env_file_in_command
 
 MAX_TIMEOUT = 600.0
 MAX_CAPTURE_BYTES = 8 * 1024 * 1024
@@ -54,6 +55,7 @@ class CommandOutcome:
 def build(ctx: ToolContext) -> StructuredTool:
     def bash(command: str, timeout: float | None = None, description: str | None = None) -> str:
         limit = min(timeout or ctx.bash_timeout, MAX_TIMEOUT)
+        refuse_env_file_in_command(command)
         backup_sqlite_database(ctx)
         before = list_project(ctx.project_root)
         outcome = run_in_process_group(command, ctx.project_root, ctx.subprocess_env(), limit)

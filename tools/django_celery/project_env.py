@@ -16,6 +16,7 @@ from typing import Any
 from dotenv import dotenv_values
 
 from tools.django_celery.facts import ProjectFacts
+from tools.secret_guard import without_model_keys
 
 
 def project_process_env(
@@ -32,7 +33,7 @@ def project_process_env(
     environment: their values (often secrets) never enter the agent's state, transcript or report. As with
     docker compose's env_file, a variable already set in the shell wins over the file.
     """
-    env = {**env_file_values(env_files or []), **os.environ}
+    env = without_model_keys({**env_file_values(env_files or []), **os.environ})
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     env["PATH"] = str(Path(interpreter).parent) + os.pathsep + env.get("PATH", "")
