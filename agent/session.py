@@ -17,14 +17,12 @@ from agent.config import RunOptions
 from agent.definition import load_definition
 from agent.models import choose_model
 from agent.permissions import Permissions
-from agent.resources import DEFAULT_DEFINITION, PROMPTS_DIR, SKILLS_DIR
+from agent.plugins import build_catalog, plugin_dirs_for, resolve_definition
 from agent.state import ProgressCallback, RunContext, RunState
 from agent.transcript import TranscriptWriter, file_sha256, package_versions
-from tools.commands import CommandLibrary
 from tools.context import Ledger, ToolContext
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.journal import Journal, state_home
-from tools.skills import SkillLibrary
 
 _CONTEXTS: dict[str, RunContext] = {}
 
@@ -43,7 +41,9 @@ def build_context(
 ) -> RunContext:
     """Everything a run needs besides its state. `model` overrides the configured one (replay, tests)."""
     home = home or state_home()
-    definition_path = Path(options.definition) if options.definition else DEFAULT_DEFINITION
+    folders = plugin_dirs_for(options.definition, options.agents_dirs)
+    catalog = build_catalog(folders)
+    definition_path = resolve_definition(options.definition, options.agent, folders)
     definition = load_definition(definition_path, project_root=Path(options.project))
     transcript = TranscriptWriter(run_dir(run_id, home) / "transcript.jsonl")
     if model is None:
@@ -53,8 +53,8 @@ def build_context(
         permissions=Permissions.from_definition(definition, project_root=Path(options.project)),
         model=model,
         model_label=model_label or type(model).__name__,
-        skills=SkillLibrary.discover(SKILLS_DIR),
-        commands=CommandLibrary.discover(PROMPTS_DIR / "commands"),
+        skills=catalog.skill_library(),
+        commands=catalog.command_library(),
         transcript=transcript,
         home=home,
     )
