@@ -222,3 +222,9 @@ def context_warnings(context: RunContext, options: RunOptions) -> list[str]:
     """The catalog's and the definition's warnings for a run's options (printed before the run starts)."""
     catalog = build_catalog(plugin_dirs_for(options.definition, options.agents_dirs))
     return [*catalog.warnings, *definition_warnings(context.definition, catalog)]
+
+
+def definition_file(options: RunOptions) -> Path:
+    """The definition file a run's options select (`--definition`, `--agent` among `--agents-dir`)."""
+    folders = plugin_dirs_for(options.definition, options.agents_dirs)
+    return resolve_definition(options.definition, options.agent, folders)

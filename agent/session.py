@@ -17,7 +17,7 @@ from agent.config import RunOptions
 from agent.definition import load_definition
 from agent.models import choose_model
 from agent.permissions import Permissions
-from agent.plugins import build_catalog, plugin_dirs_for, resolve_definition
+from agent.plugins import build_catalog, definition_file, plugin_dirs_for
 from agent.state import ProgressCallback, RunContext, RunState
 from agent.transcript import TranscriptWriter, file_sha256, package_versions
 from tools.context import Ledger, ToolContext
@@ -41,10 +41,8 @@ def build_context(
 ) -> RunContext:
     """Everything a run needs besides its state. `model` overrides the configured one (replay, tests)."""
     home = home or state_home()
-    folders = plugin_dirs_for(options.definition, options.agents_dirs)
-    catalog = build_catalog(folders)
-    definition_path = resolve_definition(options.definition, options.agent, folders)
-    definition = load_definition(definition_path, project_root=Path(options.project))
+    catalog = build_catalog(plugin_dirs_for(options.definition, options.agents_dirs))
+    definition = load_definition(definition_file(options), project_root=Path(options.project))
     transcript = TranscriptWriter(run_dir(run_id, home) / "transcript.jsonl")
     if model is None:
         model, model_label = choose_model(definition, options, transcript=transcript)
