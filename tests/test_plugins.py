@@ -96,6 +96,9 @@ def plugin(tmp_path: Path) -> Path:
     (agents / "task-reviewer.md").write_text(REVIEWER_AGENT)
     (root / "commands" / "ops").mkdir(parents=True)
     (root / "commands" / "add-task.md").write_text(ADD_TASK)
+    (root / "commands" / "add-workers.md").write_text(  # not strict YAML, as in real plugins
+        "---\ndescription: Configure worker pools\nargument-hint: [pool-type] [options]\n---\nPool $0.\n"
+    )
     (root / "commands" / "ops" / "status.md").write_text(
         "---\ndescription: Show worker status\n---\nStatus.\n"
     )
@@ -133,6 +136,8 @@ def test_command_file_frontmatter_and_argument_substitution(plugin: Path) -> Non
     assert expand_arguments(command.body, "polls 'send email'") == (
         "Add the task send email to the app polls (whole request: polls 'send email')."
     )
+    workers = library.get("celery:add-workers")
+    assert (workers.argument_hint, workers.description) == ("[pool-type] [options]", "Configure worker pools")
     # Only our own /celery:setup is backed by code; the plugin's commands are prompts.
     assert library.handler_for("celery:add-task") is None
     assert library.handler_for("celery:setup") is not None
