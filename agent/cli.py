@@ -1,4 +1,4 @@
-"""`django-integrator`: run | chat | demo | audit | undo | diff | resume | runs | eval.
+"""`django-integrator`: run | chat | demo | audit | agents | undo | diff | resume | runs | eval.
 
 Exit codes: 0 every gate passed; 1 the run finished without passing (a gate failed, a budget ran out);
 2 bad input (not a Django project, an unusable model setting, a broken definition) — the message names
@@ -13,11 +13,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from agent.agents_command import add_agents_dir_argument, add_agents_parser, list_agents
 from agent.chat import ask_at_terminal, chat
 from agent.config import RunOptions
 from agent.console import Console
 from agent.definition import DefinitionError
 from agent.models import ModelConfigError
+from agent.plugins import context_warnings
 from agent.report import RunReport
 from agent.runner import Runner, RunOutcome
 from tools.journal import Journal, state_home
@@ -39,7 +41,12 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--apps", help="comma-separated app labels that get tasks (default: every local app)")
     parser.add_argument("--model", help="model id or alias; 'offline' for the deterministic offline policy")
     parser.add_argument(
-        "--definition", help="agent definition file (default: our prompts/django-integrator.md)"
+        "--definition",
+        help="agent definition file, or a plugin folder with one agent (default: our prompts/django-integrator.md)",
+    )
+    add_agents_dir_argument(parser)
+    parser.add_argument(
+        "--agent", help="run this agent of the --agents-dir folders, e.g. celery:django-integrator"
     )
     parser.add_argument("--python", help="the project's interpreter (default: its virtualenv, if any)")
     parser.add_argument(
@@ -145,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--json", action="store_true", help="print the report as JSON")
     runs = sub.add_parser("runs", help="list the runs recorded for a project")
     runs.add_argument("path")
+    add_agents_parser(sub)
     evals = sub.add_parser(
         "eval", help="eval cases: `eval run` (report table), `eval replay TRANSCRIPT…`", add_help=False
     )
@@ -156,6 +164,8 @@ def _options(args: argparse.Namespace, project: Path, interactive: bool) -> RunO
     return RunOptions(
         project=str(project.resolve()),
         definition=args.definition,
+        agents_dirs=args.agents_dirs,
+        agent=args.agent,
         arguments=" ".join(getattr(args, "arguments", []) or []),
         interactive=interactive,
         model=args.model,
@@ -193,6 +203,8 @@ def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | 
     except (DefinitionError, ModelConfigError, ValueError) as exc:
         print(f"django-integrator: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    for warning in context_warnings(runner.context, options):
+        print(f"django-integrator: warning: {warning}", file=sys.stderr)
     console.line(console.paint(f"django-integrator · {options.project}", "\033[1m"))
     console.line(
         console.paint(
@@ -271,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         from agent.evals.commands import main as eval_main
 
         return eval_main(args.eval_args)
+    if args.command == "agents":
+        return list_agents(args.agents_dirs)
     if args.command == "diff":
         return _diff(Path(args.path), args.run)
     if args.command == "audit":

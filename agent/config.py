@@ -33,7 +33,13 @@ class RunOptions(BaseModel):
     """Everything a caller decides about one run; JSON-serialisable so graph state can carry it."""
 
     project: str
-    definition: str | None = None  # None = our bundled prompts/django-integrator.md
+    definition: str | None = (
+        None  # None = our bundled prompts/django-integrator.md (a plugin folder: its agent)
+    )
+    agents_dirs: list[str] = Field(
+        default_factory=list
+    )  # Claude Code plugin folders (agents, commands, skills)
+    agent: str | None = None  # an agent of those folders by name, e.g. "celery:django-integrator"
     arguments: str = ""  # $ARGUMENTS of the definition's slash-command directives
     interactive: bool = False
     model: str | None = None  # None = configured model, else the offline policy

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urldefrag
 
-from agent.checklist import CHECKLIST, CheckResult, result
+from agent.checklist import CheckResult, result
 from agent.config import RunOptions
+from agent.plan_coverage import uncovered_items
 from agent.session import run_dir
 from agent.state import RunContext, RunState
 from tools.context import Ledger
@@ -111,13 +112,12 @@ def analysis_gate(state: RunState, context: RunContext) -> list[CheckResult]:
 
 
 def planning_gate(state: RunState, context: RunContext) -> list[CheckResult]:
+    """The plan must cover the selected agent's own checklist (our Django items only for a Django one)."""
     ledger = Ledger.model_validate(state.get("ledger") or {})
-    steps = [t.content.lower() for t in ledger.todos]
-    uncovered = [i for i in CHECKLIST if not any(k in s for s in steps for k in i.keywords)]
+    steps = [t.content for t in ledger.todos]
+    uncovered = uncovered_items(steps, context.definition.checklist)
     evidence = f"{len(steps)} plan steps" + (
-        "; no step for: " + "; ".join(f"#{i.number} {i.title}" for i in uncovered)
-        if uncovered
-        else ", every item covered"
+        "; no step for: " + "; ".join(uncovered) if uncovered else ", every item covered"
     )
     return [
         own_output("plan", "the plan covers every checklist item", bool(steps) and not uncovered, evidence)

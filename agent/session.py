@@ -17,14 +17,12 @@ from agent.config import RunOptions
 from agent.definition import load_definition
 from agent.models import choose_model
 from agent.permissions import Permissions
-from agent.resources import DEFAULT_DEFINITION, PROMPTS_DIR, SKILLS_DIR
+from agent.plugins import build_catalog, definition_file, plugin_dirs_for
 from agent.state import ProgressCallback, RunContext, RunState
 from agent.transcript import TranscriptWriter, file_sha256, package_versions
-from tools.commands import CommandLibrary
 from tools.context import Ledger, ToolContext
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.journal import Journal, state_home
-from tools.skills import SkillLibrary
 
 _CONTEXTS: dict[str, RunContext] = {}
 
@@ -43,8 +41,8 @@ def build_context(
 ) -> RunContext:
     """Everything a run needs besides its state. `model` overrides the configured one (replay, tests)."""
     home = home or state_home()
-    definition_path = Path(options.definition) if options.definition else DEFAULT_DEFINITION
-    definition = load_definition(definition_path, project_root=Path(options.project))
+    catalog = build_catalog(plugin_dirs_for(options.definition, options.agents_dirs))
+    definition = load_definition(definition_file(options), project_root=Path(options.project))
     transcript = TranscriptWriter(run_dir(run_id, home) / "transcript.jsonl")
     if model is None:
         model, model_label = choose_model(definition, options, transcript=transcript)
@@ -53,8 +51,8 @@ def build_context(
         permissions=Permissions.from_definition(definition, project_root=Path(options.project)),
         model=model,
         model_label=model_label or type(model).__name__,
-        skills=SkillLibrary.discover(SKILLS_DIR),
-        commands=CommandLibrary.discover(PROMPTS_DIR / "commands"),
+        skills=catalog.skill_library(),
+        commands=catalog.command_library(),
         transcript=transcript,
         home=home,
     )

@@ -48,13 +48,18 @@ class CommandInfo(BaseModel):
 
 
 def load_command(path: Path, namespace: str | None) -> CommandInfo:
+    text = path.read_text(encoding="utf-8")
     try:
-        data, body = parse_frontmatter(path.read_text(encoding="utf-8"))
+        data, body = parse_frontmatter(text)
     except ValueError as exc:
-        raise CommandError(f"{path}: {exc}.") from exc
+        data, body = _plain_frontmatter(text)
+        if data is None:
+            raise CommandError(f"{path}: {exc}.") from exc
     data = data or {}
     first_line = next((line.strip("# ").strip() for line in body.splitlines() if line.strip()), "")
     hint = data.get("argument-hint")
+    if isinstance(hint, list):  # `argument-hint: [backend-type]` reads as a YAML list; it is meant as text
+        hint = " ".join(f"[{item}]" for item in hint)
     return CommandInfo(
         name=f"{namespace}:{path.stem}" if namespace else path.stem,
         description=str(data.get("description") or first_line),
@@ -64,6 +69,19 @@ def load_command(path: Path, namespace: str | None) -> CommandInfo:
         body=body.strip(),
         path=path,
     )
+
+
+def _plain_frontmatter(text: str) -> tuple[dict[str, str] | None, str]:
+    """Command files are often not strict YAML (`argument-hint: [pool-type] [options]`); like Claude Code,
+    read such a block as plain `key: value` lines rather than reject the command. None: no closed block."""
+    end = text.find("\n---", 3) if text.startswith("---") else -1
+    if end == -1:
+        return None, text
+    pairs = (line.partition(":") for line in text[3:end].splitlines() if ":" in line)
+    rest = text[end + 4 :]
+    return {k.strip(): v.strip() for k, _, v in pairs if k.strip()}, rest.split("\n", 1)[
+        1
+    ] if "\n" in rest else ""
 
 
 def expand_arguments(template: str, arguments: str) -> str:

@@ -22,8 +22,9 @@ from agent.evals.scenarios import Scenario
 from agent.models import choose_model
 from agent.models.openai import make_chat_openai
 from agent.models.scripted import ScriptedServer, ScriptedTransport
+from agent.plugins import definition_file
 from agent.report import RunReport
-from agent.resources import DEFAULT_DEFINITION, EVALS_DIR
+from agent.resources import EVALS_DIR
 from agent.runner import Runner, new_run_id
 from agent.session import run_dir
 from agent.transcript import TranscriptWriter, read_transcript
@@ -75,7 +76,7 @@ def run_case(
     options.model = model or OFFLINE
     run_id = new_run_id()
     transcript = TranscriptWriter(run_dir(run_id, home) / "transcript.jsonl")
-    definition = load_definition(Path(options.definition or DEFAULT_DEFINITION), project_root=project)
+    definition = load_definition(definition_file(options), project_root=project)
     chat_model, label = choose_model(definition, options, transcript=transcript)
     return drive(options, home, run_id, chat_model, label)
 
@@ -96,7 +97,7 @@ def record_scenario(scenario: Scenario, workdir: Path, settings: ModelSettings |
     settings = (settings or ModelSettings.from_env()).model_copy(
         update={"base_url": SCRIPTED_URL, "max_retries": scenario.max_retries, "timeout": 30.0}
     )
-    definition = load_definition(Path(options.definition or DEFAULT_DEFINITION), project_root=project)
+    definition = load_definition(definition_file(options), project_root=project)
     server = ScriptedServer(definition, scenario.hook, SCRIPTED_MODEL)
     model = make_chat_openai(SCRIPTED_MODEL, settings, ScriptedTransport(server), transcript)
     label = f"{SCRIPTED_MODEL} (scripted OpenAI server, scenario {scenario.name})"
