@@ -364,6 +364,14 @@ def _resume(run_id: str) -> int:
     if not header or header.get("type") != "header":
         print(f"django-integrator: run {run_id} has no transcript header; start a new run.", file=sys.stderr)
         return EXIT_INPUT
+    events = [json.loads(line) for line in (journal_file.parent / "transcript.jsonl").open() if line.strip()]
+    finished = next((e["report"] for e in reversed(events) if e.get("type") == "report"), None)
+    if finished is not None:  # it ended (the process died while printing, say): show how, change nothing
+        report = RunReport.model_validate(finished)
+        console = Console(stream=sys.stdout, verbose=False)
+        console.line(f"Run {run_id} had already finished; nothing left to resume. Its report:")
+        console.report(report)
+        return EXIT_PASSED if report.status == "passed" else EXIT_FAILED
     options = RunOptions.model_validate(header["options"])
     return execute(options, as_json=False, verbose=False, runner_id=run_id)
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from tools.base import clip, make_tool
 from tools.context import ToolContext
+from tools.lifetime import die_with_parent
 from tools.sandbox import PathEscapeError, resolve_in_project
 from tools.search import is_skipped_dir
 from tools.secret_guard import refuse_env_file_in_command
@@ -129,6 +130,7 @@ def run_in_process_group(command: str, cwd: Path, env: dict[str, str], timeout: 
             stdout=out,
             stderr=err,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         try:
             exit_code: int | None = process.wait(timeout=timeout)

@@ -19,6 +19,8 @@ import time
 from collections import deque
 from pathlib import Path
 
+from tools.lifetime import die_with_parent
+
 KEEP_LINES = 2000
 TAIL_LINES = 40
 
@@ -96,6 +98,7 @@ class CeleryProcess:
             text=True,
             errors="replace",
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         self._reader = threading.Thread(target=self._read, name="celery-output", daemon=True)
         self._reader.start()
