@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from agent.plugins import Catalog, PluginError, build_catalog
+if TYPE_CHECKING:
+    from agent.plugins import Catalog
 
 
 def add_agents_dir_argument(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +32,8 @@ def add_agents_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def list_agents(agents_dirs: list[str]) -> int:
+    from agent.plugins import PluginError, build_catalog  # the catalog's imports only when listing
+
     try:
         catalog = build_catalog(agents_dirs)
     except PluginError as exc:

@@ -12,17 +12,17 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.agents_command import add_agents_dir_argument, add_agents_parser, list_agents
-from agent.chat import ask_at_terminal, chat
-from agent.config import RunOptions
-from agent.console import Console
-from agent.definition import DefinitionError
-from agent.models import ModelConfigError
-from agent.plugins import context_warnings
-from agent.report import RunReport
-from agent.runner import Runner, RunOutcome
-from tools.journal import Journal, state_home
+
+# The runtime (LangGraph, langchain-core, pydantic models, libcst) is imported by the commands that use
+# it, never at module level: `--help`, `runs`, `diff` and `undo` start in a fraction of a second.
+if TYPE_CHECKING:
+    from agent.config import RunOptions
+    from agent.console import Console
+    from agent.report import RunReport
+    from agent.runner import Runner, RunOutcome
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -161,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace, project: Path, interactive: bool) -> RunOptions:
+    from agent.config import RunOptions
+
     return RunOptions(
         project=str(project.resolve()),
         definition=args.definition,
@@ -190,6 +192,8 @@ def _options(args: argparse.Namespace, project: Path, interactive: bool) -> RunO
 
 def drive(runner: Runner, console: Console, outcome: RunOutcome) -> RunReport:
     """Answer questions at the terminal until the run ends."""
+    from agent.chat import ask_at_terminal
+
     while outcome.question is not None:
         outcome = runner.answer(ask_at_terminal(console, outcome.question))
     assert outcome.report is not None
@@ -197,6 +201,12 @@ def drive(runner: Runner, console: Console, outcome: RunOutcome) -> RunReport:
 
 
 def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | None = None) -> int:
+    from agent.console import Console
+    from agent.definition import DefinitionError
+    from agent.models import ModelConfigError
+    from agent.plugins import context_warnings
+    from agent.runner import Runner
+
     console = Console(stream=sys.stderr if as_json else sys.stdout, verbose=verbose)
     try:
         runner = Runner(options, progress=console.progress, run_id=runner_id)
@@ -230,6 +240,8 @@ def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | 
 
 
 def _undo(path: Path, run_id: str | None) -> int:
+    from tools.journal import Journal, state_home
+
     journals = Journal.runs_for(path)
     if run_id:
         journals = [j for j in journals if j.index.run_id == run_id]
@@ -250,6 +262,8 @@ def _undo(path: Path, run_id: str | None) -> int:
 
 
 def _diff(path: Path, run_id: str | None) -> int:
+    from tools.journal import Journal
+
     journals = [j for j in Journal.runs_for(path) if run_id in (None, j.index.run_id)]
     if not journals:
         print(f"django-integrator: no run recorded for {path.resolve()}.", file=sys.stderr)
@@ -259,6 +273,8 @@ def _diff(path: Path, run_id: str | None) -> int:
 
 
 def _runs(path: Path) -> int:
+    from tools.journal import Journal
+
     journals = Journal.runs_for(path)
     if not journals:
         print(f"No runs recorded for {path.resolve()}.")
@@ -297,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_INPUT
     if args.command == "chat":
+        from agent.chat import chat
+
         return chat(_options(args, project, interactive=True))
     interactive = not args.yes and sys.stdin.isatty()
     options = _options(args, project, interactive)
@@ -330,6 +348,7 @@ def _ask_settings_module(project: Path) -> str | None:
 
 def _audit(args: argparse.Namespace) -> int:
     from agent.audit import audit_project, render
+    from agent.config import RunOptions
     from tools.django_celery.discovery import DiscoveryError
 
     project = Path(args.path)
@@ -356,6 +375,11 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _resume(run_id: str) -> int:
+    from agent.config import RunOptions
+    from agent.console import Console
+    from agent.report import RunReport
+    from tools.journal import state_home
+
     journal_file = state_home() / "runs" / run_id / "journal.json"
     if not journal_file.exists():
         print(f"django-integrator: no run {run_id} under {state_home() / 'runs'}.", file=sys.stderr)

@@ -7,6 +7,7 @@ implementation runs the static libcst checks; verification runs migrations and a
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urldefrag
 
@@ -135,8 +136,12 @@ def implementation_gate(state: RunState, context: RunContext) -> list[CheckResul
 
 def verification_gate(state: RunState, context: RunContext) -> list[CheckResult]:
     facts, decisions = _fresh_facts(state), Decisions.model_validate(state["decisions"])
-    live = verify_live(facts, decisions, broker_url=decisions.broker_url)
-    results = [check_migrations(facts, decisions), *live.checks]
+    # showmigrations reads the project's own database while the live check works on a copy: the two are
+    # independent, so the migration check's interpreter runs beside the worker instead of after it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        migrations = pool.submit(check_migrations, facts, decisions)
+        live = verify_live(facts, decisions, broker_url=decisions.broker_url)
+        results = [migrations.result(), *live.checks]
     if decisions.queues:  # routes the user asked for: a worker on the dedicated queues receives them
         results.append(verify_routes_live(facts, decisions))
     if RunOptions.model_validate(state["options"]).project_tests:

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -138,6 +139,8 @@ def run_in_process_group(command: str, cwd: Path, env: dict[str, str], timeout: 
             exit_code = None
         stopped = _kill_group(process.pid)
         process.wait()
+        if stopped:
+            _await_group_exit(process.pid)
         return CommandOutcome(
             exit_code, _read_capped(out), _read_capped(err), stopped and exit_code is not None
         )
@@ -150,6 +153,35 @@ def _kill_group(group_id: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def _await_group_exit(group_id: int, limit_s: float = 2.0) -> None:
+    """Wait (bounded) until no live process is left in the killed group: SIGKILL is delivered
+    asynchronously, and the caller reports the background processes stopped, which must be true when
+    it says so. Zombies count as gone (they run nothing; their reaper may be slow)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline and _live_members(group_id):
+        time.sleep(0.01)
+
+
+def _live_members(group_id: int) -> bool:
+    proc = Path("/proc")
+    if not proc.is_dir():  # no procfs (macOS): killpg(…, 0) is the best question there is
+        try:
+            os.killpg(group_id, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group_id and fields[0] != "Z":  # state, ppid, pgrp
+            return True
+    return False
 
 
 def _read_capped(handle: IO[bytes]) -> str:

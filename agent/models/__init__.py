@@ -7,7 +7,6 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from agent.config import OFFLINE, ModelSettings, RunOptions
 from agent.definition import AgentDefinition
 from agent.models.offline import OfflinePolicy
-from agent.models.openai import make_chat_openai
 from agent.transcript import TranscriptWriter
 
 
@@ -41,4 +40,8 @@ def choose_model(
             "DJANGO_INTEGRATOR_MODEL) to a model your endpoint serves, pass --model <id>, or --model offline."
         )
     label = f"{model_id} via {settings.base_url or 'api.openai.com'}"
+    # Imported here: langchain-openai and its httpx/openai clients cost ~0.4 s and most of the offline
+    # run's memory, and neither an offline run nor `--help` uses them.
+    from agent.models.openai import make_chat_openai
+
     return make_chat_openai(model_id, settings, transcript=transcript), label

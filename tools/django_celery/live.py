@@ -7,8 +7,9 @@ the user's project is left byte-identical: the broker lives in a temp folder unl
 and a SQLite database is verified on a temp copy.
 
 Order, chosen so failures are cheap and clear: overlay -> (migrate the copy | preflight probe: settings,
-INSTALLED_APPS, broker reachable) in parallel -> worker until "ready." -> client probe (inspect the node,
-round trip) -> worker stopped in `finally`, with proof that no process of its group is left.
+INSTALLED_APPS, broker reachable | on the embedded broker, the worker starting) in parallel -> worker
+until "ready." -> client probe (inspect the node, round trip) -> worker stopped in `finally`, with proof
+that no process of its group is left.
 """
 
 from __future__ import annotations
@@ -246,13 +247,26 @@ def verify_live(
                 overlay = build_overlay(facts, decisions, Path(folder), broker_url)
         except BrokerChoiceError as exc:
             return failed_report(mask_url(broker_url or ""), False, str(exc), elapsed_s=timer.elapsed)
-        with timer.step("preflight"):
-            preflight, problem = prepare(facts, overlay, remaining())
+        command = worker_command(facts.interpreter, facts.celery_target, overlay.node_prefix, overlay.queue)
+        worker = CeleryProcess(command, base_dir_of(facts), overlay.env)
+        started_at = time.monotonic()
+        if overlay.embedded:
+            # Nothing to reach: the worker's ~1 s start-up overlaps migrate and preflight, and is stopped
+            # unused when they find a problem. A real broker is checked first, so an unreachable one
+            # fails in a second without a worker.
+            worker.start()
+        try:
+            with timer.step("preflight"):
+                preflight, problem = prepare(facts, overlay, remaining())
+        except BaseException:
+            worker.stop()
+            raise
         item7 = installed_apps_check(preflight.get("installed_apps"), decisions, facts.settings_module)
         if problem:
+            worker.stop()
             masked = mask_url(overlay.broker_url)
             return failed_report(masked, overlay.embedded, problem, checks=[item7], elapsed_s=timer.elapsed)
-        return run_worker_and_client(facts, decisions, overlay, item7, timer, remaining)
+        return run_worker_and_client(facts, decisions, overlay, item7, timer, remaining, worker, started_at)
 
 
 def prepare(
@@ -286,15 +300,19 @@ def run_worker_and_client(
     item7: CheckResult,
     timer: StepTimer,
     remaining: Callable[[], float],
+    worker: CeleryProcess,
+    started_at: float,
 ) -> LiveReport:
-    command = worker_command(facts.interpreter, facts.celery_target, overlay.node_prefix, overlay.queue)
-    worker = CeleryProcess(command, base_dir_of(facts), overlay.env)
+    """Wait for `worker` (started at `started_at`, or not yet when the broker is real), probe it, stop it."""
+    command = worker.command
     node, started_in, error, client, trip, beat = None, 0.0, None, {}, None, None
     try:
         with timer.step("worker_start"):
-            worker.start()
+            if not worker.started:
+                started_at = time.monotonic()
+                worker.start()
             node = worker.wait_for(ready_pattern(overlay.node_prefix), remaining(), "its ready line")["node"]
-        started_in = timer.elapsed["worker_start"]
+        started_in = time.monotonic() - started_at
         with timer.step("client"):
             apps = [f"{app.label}={app.module}" for app in facts.apps]
             shutdown = [] if decisions.beat else ["--shutdown"]  # beat needs the worker a little longer

@@ -87,6 +87,10 @@ class CeleryProcess:
         self.stopped_by = "no signal (it had exited)"
         self._total = 0  # lines read so far, also those the bounded buffer dropped
 
+    @property
+    def started(self) -> bool:
+        return self._process is not None
+
     def start(self) -> None:
         self._process = subprocess.Popen(
             self.command,
