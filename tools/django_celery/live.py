@@ -32,7 +32,7 @@ from tools.django_celery.live_beat import BeatOutcome, verify_beat
 from tools.django_celery.live_overlay import BrokerChoiceError, VerificationOverlay, build_overlay, mask_url
 from tools.django_celery.live_worker import CeleryProcess, LiveProcessError, ready_pattern, worker_command
 from tools.django_celery.project_env import base_dir_of, facts_env, run_json_probe, run_manage
-from tools.sandbox import resolve_in_project
+from tools.django_celery.task_modules import tasks_module_owners
 
 PROBE = Path(__file__).resolve().parent / "probes" / "verify_client.py"
 RESULTS_APP = "django_celery_results"
@@ -146,12 +146,9 @@ def preflight_problem(preflight: dict[str, Any], overlay: VerificationOverlay) -
 
 
 def apps_with_tasks(facts: ProjectFacts, decisions: Decisions) -> list[str]:
-    """Labels of local apps that have a tasks.py now, or were decided to get one."""
-    on_disk = [
-        app.label
-        for app in facts.apps
-        if resolve_in_project(Path(facts.root), f"{app.path}/tasks.py").is_file()
-    ]
+    """Labels of local apps whose tasks module is Celery's now, or that were decided to get one (a tasks.py
+    of another task queue registers nothing in Celery's worker and is not expected to)."""
+    on_disk = [label for label, owner in tasks_module_owners(facts).items() if owner == "celery"]
     return on_disk + [label for label in decisions.task_apps if label not in on_disk]
 
 
