@@ -62,7 +62,9 @@ class ProbeSession:
                 try:
                     self._answers.put(json.loads(line[len(RESULT_MARKER) :]))
                 except json.JSONDecodeError as exc:
-                    self._answers.put({"ok": False, "error": f"the {self.what} printed a broken answer: {exc}"})
+                    self._answers.put(
+                        {"ok": False, "error": f"the {self.what} printed a broken answer: {exc}"}
+                    )
         self._answers.put(_EOF)
 
     def _read_stderr(self) -> None:
