@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from agent.report import RunReport
+from agent.report import NOT_REACHED, RunReport
 
 MAX_LISTED = 8  # changed files or failed items named in the summary; the report has them all
 
@@ -26,10 +26,13 @@ def summary_text(report: RunReport) -> str:
     ]
     if report.error:
         lines.append(f"Stopped: {report.error}")
-    failed = [item for item in report.checklist if not item.passed]
+    unreached = [item for item in report.checklist if item.evidence.startswith(NOT_REACHED)]
+    failed = [item for item in report.checklist if not item.passed and item not in unreached]
     if failed:
         lines.append("Failed: " + "; ".join(f"#{item.number} {item.title}" for item in failed[:MAX_LISTED]))
-    if report.rolled_back:
+    if unreached:
+        lines.append(f"Not reached: {len(unreached)} items (the run stopped before their gates).")
+    if report.rolled_back and report.changed_files:
         lines.append("The project was put back exactly as it was.")
     elif report.changed_files:
         more = len(report.changed_files) - MAX_LISTED

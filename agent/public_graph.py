@@ -5,8 +5,8 @@
 A parent — a LangGraph graph, a `langgraph-supervisor` supervisor, a deep agent, the LangGraph server —
 sends `IntegrationRequest` (`project`, `options`, `messages`) and gets `IntegrationResult`: the run id,
 the status, the report and one summary AIMessage. The phases' conversations (our system prompt, tool calls
-and results) live in the inner graph's own state and never reach the parent's `messages`; the inner run
-is tagged `nostream`, so its model calls stay out of a parent's message stream too.
+and results) live in the inner graph's own state and never reach the parent's `messages` (nor its
+`stream_mode="messages"` stream, unless the parent asks to see inside subgraphs with `subgraphs=True`).
 
 The inner graph is invoked inside the `integrate` node, so with a parent checkpointer it checkpoints as
 the parent's subgraph, and a targeted question (`interactive` runs) surfaces as the parent's interrupt,
@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 from langchain_core.messages import AIMessage, AnyMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.constants import CONFIG_KEY_CHECKPOINTER, TAG_NOSTREAM
+from langgraph.constants import CONFIG_KEY_CHECKPOINTER
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
@@ -104,7 +104,7 @@ def _integrate(inner: CompiledStateGraph):
         try:
             result = inner.invoke(
                 initial_state(run_id, options),
-                {"recursion_limit": RECURSION_LIMIT, "tags": [TAG_NOSTREAM]},
+                {"recursion_limit": RECURSION_LIMIT},
                 context=context,
             )
         except GraphBubbleUp:  # a question for the parent: the run waits, its changes stay

@@ -146,12 +146,21 @@ def test_questions_reach_a_parent_with_a_checkpointer_and_resume(startproject: P
     parent = builder.compile(checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "parent-1"}}
 
-    state = parent.invoke({"messages": [HumanMessage(f"Add Celery to {startproject}")]}, config)
+    streamed: list[BaseMessage] = []  # what a chat UI on the parent's "messages" stream would show
+
+    def drive(payload: Any) -> Any:
+        for mode, chunk in parent.stream(payload, config, stream_mode=["messages", "values"]):
+            if mode == "messages":
+                streamed.append(chunk[0])
+        return parent.get_state(config)
+
+    thread = drive({"messages": [HumanMessage(f"Add Celery to {startproject}")]})
     questions = []
     answers = iter(["", "yes", "", ""])  # apps: default; periodic tasks: yes; backend, queues: default
-    while state.get("__interrupt__"):
-        questions.append(state["__interrupt__"][0].value)
-        state = parent.invoke(Command(resume=next(answers)), config)
+    while thread.interrupts:
+        questions.append(thread.interrupts[0].value)
+        thread = drive(Command(resume=next(answers)))
+    state = thread.values
 
     assert [q["topic"] for q in questions] == ["task_apps", "beat", "result_backend", "queues"]
     assert all(q["question"] and "default" in q for q in questions)
@@ -160,6 +169,7 @@ def test_questions_reach_a_parent_with_a_checkpointer_and_resume(startproject: P
     assert state["report"]["decisions"]["sources"]["beat"] == "asked"
     assert [type(m) for m in state["messages"]] == [HumanMessage, AIMessage]
     assert state["messages"][-1].text.startswith(f"Celery integration of {startproject}: passed, 11/11")
+    assert [m.id for m in streamed] == [state["messages"][-1].id]
 
 
 def test_requests_without_a_project_or_a_checkpointer_are_refused_with_a_message(tmp_path: Path) -> None:
