@@ -32,6 +32,7 @@ from agent.runner import Runner
 from agent.session import run_dir
 from tools.django_celery.facts import ResultBackend
 from tools.journal import Journal, state_home
+from tools.run_selection import APPLIED
 
 DESCRIPTION = (
     "Integrates Celery into an existing Django project (celery.py, settings, tasks, result backend, "
@@ -104,6 +105,6 @@ def undo_run(run_id: str, home: Path | None = None) -> list[str]:
     if not (journal_dir / "journal.json").exists():
         raise ValueError(f"No run {run_id} is recorded under {journal_dir.parent}.")
     journal = Journal.load(journal_dir)
-    if journal.index.status not in ("finished", "open"):
+    if journal.index.status not in APPLIED:
         raise ValueError(f"Run {run_id} was already undone ({journal.index.status}).")
     return journal.rollback()
