@@ -100,6 +100,7 @@ def _integrate(inner: CompiledStateGraph):
         try:
             lock = RunLock.acquire(context.home, Path(options.project), run_id)
         except ProjectLocked as exc:
+            release_context(run_id)
             return _refused(str(exc), run_id)
         try:
             result = inner.invoke(

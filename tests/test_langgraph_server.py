@@ -44,7 +44,7 @@ def server(tmp_path: Path) -> Iterator[str]:
                 "--no-browser",
                 "--no-reload",
             ],
-            cwd=REPO,
+            cwd=tmp_path,  # the server keeps its threads in ./.langgraph_api: this test's, not the checkout's
             stdout=output,
             stderr=subprocess.STDOUT,
             env={**os.environ, "LANGSMITH_TRACING": "false"},  # DJANGO_INTEGRATOR_HOME: this test's tmp
