@@ -21,7 +21,9 @@ from langgraph.types import Command
 from langgraph_supervisor import create_supervisor
 
 from agent.models.scripted_chat import ScriptedChatModel, tool_call
+from agent.run_lock import RunLock
 from agent.supervisor import as_subagent, as_subgraph, as_tool, undo_run
+from tools.journal import state_home
 
 pytestmark = pytest.mark.live
 
@@ -183,3 +185,11 @@ def test_requests_without_a_project_or_a_checkpointer_are_refused_with_a_message
 
     asks = graph.invoke({"project": str(tmp_path), "options": {"interactive": True}})
     assert "need a checkpointer on the parent graph" in asks["messages"][-1].text
+
+    lock = RunLock.acquire(state_home(), tmp_path, "another-run")
+    try:
+        locked = graph.invoke({"project": str(tmp_path)})
+    finally:
+        lock.release()
+    assert "is being integrated by run another-run" in locked["messages"][-1].text
+    assert locked["run_id"] and locked["report"] is None
