@@ -162,9 +162,8 @@ def test_questions_reach_a_parent_with_a_checkpointer_and_resume(startproject: P
     streamed: list[BaseMessage] = []  # what a chat UI on the parent's "messages" stream would show
 
     def drive(payload: Any) -> Any:
-        for mode, chunk in parent.stream(payload, config, stream_mode=["messages", "values"]):
-            if mode == "messages":
-                streamed.append(chunk[0])
+        for chunk, _ in parent.stream(payload, config, stream_mode="messages"):
+            streamed.append(chunk)
         return parent.get_state(config)
 
     thread = drive({"messages": [HumanMessage(f"Add Celery to {startproject}")]})
