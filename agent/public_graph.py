@@ -10,8 +10,9 @@ and results) live in the inner graph's own state and never reach the parent's `m
 
 The inner graph is invoked inside the `integrate` node, so with a parent checkpointer it checkpoints as
 the parent's subgraph, and a targeted question (`interactive` runs) surfaces as the parent's interrupt,
-resumed with `Command(resume=answer)`. It gets its runtime context from us, never from the caller, which
-is why `langgraph dev` can serve this graph: the server has no way to build our live objects.
+resumed with `Command(resume=answer)`. Progress (phases, gate outcomes) goes to the parent's custom
+stream. The inner graph gets its runtime context from us, never from the caller, which is why
+`langgraph dev` can serve this graph: the server has no way to build our live objects.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from typing import Annotated, Any
 
 from langchain_core.messages import AIMessage, AnyMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_stream_writer
 from langgraph.constants import CONFIG_KEY_CHECKPOINTER
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StreamWriter
 from typing_extensions import TypedDict
 
 from agent.config import RunOptions
@@ -37,6 +40,7 @@ from agent.request import IntegrationRequest, RequestError, run_options
 from agent.run_lock import ProjectLocked, RunLock
 from agent.runner import RECURSION_LIMIT, new_run_id, roll_back_unfinished
 from agent.session import build_context, context_for, release_context, write_header
+from agent.state import ProgressCallback
 
 GRAPH_NAME = "django-integrator"
 
@@ -87,6 +91,35 @@ def _prepare(defaults: Mapping[str, Any]):
     return prepare
 
 
+def progress_events(write: StreamWriter) -> ProgressCallback:
+    """Phase starts, gate outcomes and errors as LangGraph custom stream events, for a parent streaming
+    with `stream_mode="custom"` (Studio shows them): progress without the phases' private conversation."""
+
+    def progress(event: str, data: dict[str, Any]) -> None:
+        if event == "phase":
+            write({"source": GRAPH_NAME, "event": "phase", "phase": data["phase"], "title": data["title"]})
+        elif event == "gate":
+            failed = [
+                f"#{r.number} {r.title}" if r.number else r.title for r in data["results"] if not r.passed
+            ]
+            write(
+                {
+                    "source": GRAPH_NAME,
+                    "event": "gate",
+                    "phase": data["phase"],
+                    "attempt": data["attempt"],
+                    "passed": not failed,
+                    "failed": failed,
+                }
+            )
+        elif event == "error":
+            write(
+                {"source": GRAPH_NAME, "event": "error", "phase": data["phase"], "message": data["message"]}
+            )
+
+    return progress
+
+
 def _after_prepare(state: IntegratorState) -> str:
     return END if state.get("status") == "error" else "integrate"
 
@@ -97,6 +130,7 @@ def _integrate(inner: CompiledStateGraph):
         run_id = state["run_id"]
         options = RunOptions.model_validate(state["run_options"])
         context = context_for({"run_id": run_id, "options": state["run_options"]}, None)
+        context.progress = progress_events(get_stream_writer())
         try:
             lock = RunLock.acquire(context.home, Path(options.project), run_id)
         except ProjectLocked as exc:

@@ -1,6 +1,6 @@
 """`langgraph dev` serves langgraph.json: Studio's input form has a schema, and a run driven through
-`langgraph_sdk` integrates a real project, asks its questions as interrupts and leaves the report in the
-thread state."""
+`langgraph_sdk` integrates a real project, streams its progress, asks its questions as interrupts and
+leaves the report in the thread state."""
 
 from __future__ import annotations
 
@@ -88,14 +88,23 @@ def test_langgraph_dev_runs_the_graph_on_a_project_and_keeps_the_report(
         "messages": [{"role": "user", "content": f"Integrate Celery into {startproject}"}],
         "options": {"interactive": True, "allow_network": False, "model": "offline"},
     }
-    client.runs.wait(thread["thread_id"], assistant["assistant_id"], input=request)
+    progress = []  # the custom stream Studio shows while the run works
+
+    def run(**payload: object) -> None:
+        for part in client.runs.stream(
+            thread["thread_id"], assistant["assistant_id"], stream_mode="custom", **payload
+        ):
+            if part.event == "custom":
+                progress.append(part.data)
+
+    run(input=request)
     questions = []
     for answer in ["", "yes", "", ""]:  # apps: default; periodic tasks: yes; backend, queues: default
         state = client.threads.get_state(thread["thread_id"])
         if not state["interrupts"]:
             break
         questions.append(state["interrupts"][0]["value"])
-        client.runs.wait(thread["thread_id"], assistant["assistant_id"], command={"resume": answer})
+        run(command={"resume": answer})
 
     values = client.threads.get_state(thread["thread_id"])["values"]
     assert [q["topic"] for q in questions] == ["task_apps", "beat", "result_backend", "queues"]
@@ -108,4 +117,7 @@ def test_langgraph_dev_runs_the_graph_on_a_project_and_keeps_the_report(
         f"Celery integration of {startproject}: passed, 11/11"
     )
     assert Path(report["transcript"]).is_file()
+    phases = ["discovery", "analysis", "planning", "implementation", "verification"]
+    assert [(e["event"], e["phase"]) for e in progress] == [(e, p) for p in phases for e in ("phase", "gate")]
+    assert all(e["passed"] and not e["failed"] for e in progress if e["event"] == "gate")
     assert (startproject / "mysite" / "celery.py").is_file()

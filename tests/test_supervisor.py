@@ -84,23 +84,34 @@ def test_create_agent_parent_calls_integrate_celery_and_can_undo_by_run_id(start
     assert snapshot(startproject) == before
 
 
-def test_langgraph_supervisor_hands_off_to_the_compiled_graph(startproject: Path) -> None:
+def test_langgraph_supervisor_hands_off_and_its_user_answers_our_questions(startproject: Path) -> None:
     class SupervisorState(AgentState):
         report: dict[str, Any] | None  # a parent that declares `report` receives the whole report
 
     model = ScriptedChatModel(
         script=[tool_call("transfer_to_django-integrator"), quote_newest(AIMessage, "django-integrator")]
     )
-    integrator = as_subgraph(allow_network=False)
+    integrator = as_subgraph(interactive=True, allow_network=False)
     assert integrator.name == "django-integrator"
     supervisor = create_supervisor(
         [integrator],
         model=model,
         prompt="Hand Django work to django-integrator.",
         state_schema=SupervisorState,
-    ).compile()
-    result = supervisor.invoke({"messages": [HumanMessage(f"Integrate Celery into {startproject}, please.")]})
+    ).compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "supervisor-1"}}
+    result = supervisor.invoke(
+        {"messages": [HumanMessage(f"Integrate Celery into {startproject}, please.")]}, config
+    )
+    topics = []
+    while result.get("__interrupt__"):
+        topics.append(result["__interrupt__"][0].value["topic"])
+        result = supervisor.invoke(Command(resume="yes" if topics[-1] == "beat" else ""), config)
 
+    assert topics == ["task_apps", "beat", "result_backend", "queues"]
+    assert result["report"]["decisions"]["beat"] is True  # the default is no: the answer was used
+    assert result["report"]["decisions"]["sources"]["beat"] == "asked"
+    assert model.played == 2  # resuming re-entered our node, never the supervisor's model
     assert result["report"]["status"] == "passed", result["report"]["error"]
     assert sum(item["passed"] for item in result["report"]["checklist"]) == 11
     summary = next(m for m in result["messages"] if m.name == "django-integrator" and not m.tool_calls)
@@ -151,9 +162,8 @@ def test_questions_reach_a_parent_with_a_checkpointer_and_resume(startproject: P
     streamed: list[BaseMessage] = []  # what a chat UI on the parent's "messages" stream would show
 
     def drive(payload: Any) -> Any:
-        for mode, chunk in parent.stream(payload, config, stream_mode=["messages", "values"]):
-            if mode == "messages":
-                streamed.append(chunk[0])
+        for chunk, _ in parent.stream(payload, config, stream_mode="messages"):
+            streamed.append(chunk)
         return parent.get_state(config)
 
     thread = drive({"messages": [HumanMessage(f"Add Celery to {startproject}")]})
