@@ -7,6 +7,9 @@
 - `.env` files (not `.env.example`, `.env.sample`, `.env.template` or `*-sample`) hold real values: Read,
   Grep and Bash commands that name one are refused, so their contents never enter a model's context.
 - Processes the agent starts get an environment without the agent's own model credentials.
+- A password inside a URL (`redis://:pw@host`, in the user's settings or in `--broker`) is masked as `**` in
+  every tool result before the model, the checkpoint or the transcript sees it; a Write or Edit that would
+  put the mask back in place of the password is refused, so the user's file is never corrupted by it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import re
 from pathlib import Path
 
 from tools.base import ToolError
-from tools.django_celery.codemods.secret_scan import added_lines, scan_text
+from tools.django_celery.codemods.secret_scan import URL_PASSWORD, added_lines, is_placeholder, scan_text
 
 MODEL_KEY_VARIABLES = (
     "OPENAI_API_KEY",
@@ -29,6 +32,7 @@ MODEL_KEY_VARIABLES = (
     "LANGSMITH_API_KEY",
     "LANGCHAIN_API_KEY",
 )
+PASSWORD_MASK = "**"
 SAMPLE_MARKERS = ("example", "sample", "template", "dist", "defaults")
 ENV_FILE_IN_COMMAND = re.compile(r"""(?:^|[\s/'"=<>|;&(])(\.env(?:\.[\w.-]+)?)(?=$|[\s'")|;&>])""")
 
@@ -61,7 +65,17 @@ def refuse_env_file_in_command(command: str) -> None:
 
 def refuse_secrets(rel: str, original: str, updated: str) -> None:
     """Raise when `updated` adds a line that looks like a secret (lines already in `original` are not ours)."""
-    findings = scan_text(rel, updated, added_lines(original, updated))
+    added = added_lines(original, updated)
+    masked = [
+        n for n, line in enumerate(updated.splitlines(), 1) if n in added and f":{PASSWORD_MASK}@" in line
+    ]
+    if masked:
+        raise ToolError(
+            f"Refused: line {masked[0]} of {rel} holds a URL whose password you were shown masked as "
+            f"`{PASSWORD_MASK}`; writing it would replace the real password. Leave that line as it is (Edit the "
+            "lines around it), and read such URLs from an environment variable in new code."
+        )
+    findings = scan_text(rel, updated, added)
     if findings:
         listed = "; ".join(str(f) for f in findings[:3])
         raise ToolError(
@@ -74,3 +88,17 @@ def refuse_secrets(rel: str, original: str, updated: str) -> None:
 def without_model_keys(env: dict[str, str]) -> dict[str, str]:
     """`env` minus the agent's model credentials: the user's project has no use for them."""
     return {k: v for k, v in env.items() if k not in MODEL_KEY_VARIABLES}
+
+
+def mask_url_passwords(text: str) -> str:
+    """`text` with the password of every URL replaced by the mask (placeholders such as ${PW} are kept)."""
+
+    def mask(match: re.Match[str]) -> str:
+        password = match.group(1)
+        if is_placeholder(password) or password == PASSWORD_MASK:
+            return match.group(0)
+        start, end = match.span(1)
+        whole = match.group(0)
+        return whole[: start - match.start()] + PASSWORD_MASK + whole[end - match.start() :]
+
+    return URL_PASSWORD.sub(mask, text)
