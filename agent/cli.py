@@ -205,7 +205,7 @@ def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | 
     from agent.definition import DefinitionError
     from agent.models import ModelConfigError
     from agent.plugins import context_warnings
-    from agent.runner import Runner
+    from agent.runner import NothingToResume, Runner
 
     console = Console(stream=sys.stderr if as_json else sys.stdout, verbose=verbose)
     try:
@@ -225,6 +225,9 @@ def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | 
     )
     try:
         report = drive(runner, console, runner.start() if runner_id is None else runner.resume())
+    except NothingToResume as exc:
+        print(f"django-integrator: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         console.line("\nInterrupted: the project was put back exactly as it was.")
         return 130
@@ -246,7 +249,9 @@ def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | 
 
 def _undo(path: Path, run_id: str | None) -> int:
     from tools.journal import Journal, state_home
+    from tools.scratch import sweep_stale_scratch
 
+    sweep_stale_scratch()  # temp folders of runs that were killed
     journals = Journal.runs_for(path)
     if run_id:
         journals = [j for j in journals if j.index.run_id == run_id]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +32,7 @@ from tools.django_celery.live_overlay import BrokerChoiceError, VerificationOver
 from tools.django_celery.live_worker import CeleryProcess, LiveProcessError, ready_pattern, worker_command
 from tools.django_celery.project_env import base_dir_of, facts_env, run_json_probe, run_manage
 from tools.sandbox import resolve_in_project
+from tools.scratch import scratch_dir
 
 PROBE = Path(__file__).resolve().parent / "probes" / "verify_client.py"
 RESULTS_APP = "django_celery_results"
@@ -241,7 +241,7 @@ def verify_live(
         return max(deadline - time.monotonic(), 1.0)
 
     timer = StepTimer()
-    with tempfile.TemporaryDirectory(prefix="djint-verify-") as folder:
+    with scratch_dir("verify") as folder:
         try:
             with timer.step("overlay"):
                 overlay = build_overlay(facts, decisions, Path(folder), broker_url)
