@@ -5,7 +5,8 @@ reference run's progress lines): here four points found by the text of the run's
 target (the process alone, its whole group) and each recovery (`resume`, `undo`) twice, so no reference run
 is needed. After each kill: no process of the project survives, `runs` still lists the run, and `resume`
 passes every gate leaving exactly the files an uninterrupted run changes, or `undo` restores every file and
-folder byte for byte (content and mode); no temp folder is left.
+folder byte for byte (content and mode); no temp folder is left. The run has the agent's model key in its
+environment (it runs offline): no project process it starts may hold it, and no record may contain it.
 """
 
 from __future__ import annotations
@@ -51,4 +52,9 @@ POINTS = {
 def test_a_killed_run_is_recovered(name: str, startproject_template: Path, tmp_path: Path) -> None:
     outcome = kill_at(startproject_template, tmp_path, name, POINTS[name], CHANGED_BY_A_RUN)
     assert outcome.survived, outcome.detail
-    assert (outcome.processes_left, outcome.bytes_lost, outcome.temp_left) == (0, 0, False)
+    assert (outcome.processes_left, outcome.bytes_lost, outcome.temp_left, outcome.secrets_written) == (
+        0,
+        0,
+        False,
+        0,
+    )

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from agent.evals.bad_input_builders import Invocation
 from agent.evals.bad_inputs import CANARIES, BadInput
 from agent.evals.leftovers import canaries_in, processes_touching
-from agent.evals.manifest import differences, manifest
+from agent.evals.manifest import bytes_lost, differences, manifest
 
 CLI = [sys.executable, "-m", "agent.cli"]
 CASE_TIMEOUT_S = 120.0
@@ -37,6 +37,7 @@ class CaseOutcome(BaseModel):
     exit_code: int | None
     message: str  # the error the user sees (or what happened, for the cases that are not errors)
     changed: list[str]  # manifest differences left in the project
+    bytes_lost: int  # original bytes missing or changed, plus bytes left behind (runs that did not pass)
     processes_left: int
     secrets_written: int
     seconds: float
@@ -138,9 +139,11 @@ def run_case(case: BadInput, template: Path, work: Path) -> CaseOutcome:
     missing = [p for p in case.expect if p.lower() not in output.lower()]
     if missing:
         problems.append(f"the output does not say {missing}")
-    changed = differences(before, manifest(project)) if before is not None and project is not None else []
+    after = manifest(project) if before is not None and project is not None else None
+    changed = differences(before, after) if before is not None and after is not None else []
+    lost = bytes_lost(before, after) if before is not None and after is not None and code != 0 else 0
     if changed and code != 0:  # a run that passed changed the project, as it should; any other must not
-        problems.append(f"the project changed: {changed[:5]}")
+        problems.append(f"the project changed ({lost} bytes lost): {changed[:5]}")
     left = processes_touching(project) if project is not None else []
     for pid in left:
         os.kill(pid, signal.SIGKILL)
@@ -161,6 +164,7 @@ def run_case(case: BadInput, template: Path, work: Path) -> CaseOutcome:
         exit_code=code,
         message=user_message(output),
         changed=changed,
+        bytes_lost=lost,
         processes_left=len(left),
         secrets_written=len(secrets),
         seconds=round(seconds, 2),

@@ -27,7 +27,8 @@ from typing import Literal
 from pydantic import BaseModel
 
 from agent.demo import make_sample_project
-from agent.evals.leftovers import processes_touching
+from agent.evals.bad_input_builders import MODEL_KEY_CANARY
+from agent.evals.leftovers import canaries_in, processes_holding, processes_touching
 from agent.evals.manifest import Manifest, bytes_lost, differences, manifest
 
 CLI = [sys.executable, "-m", "agent.cli"]
@@ -61,17 +62,34 @@ class KillOutcome(BaseModel):
     processes_left: int
     bytes_lost: int
     temp_left: bool
+    secrets_written: int  # places the planted model key was found: state folder, project, project processes
     detail: str
 
 
 def _env(home: Path, tmp: Path) -> dict[str, str]:
     noise = ("OPENAI_", "DJANGO_INTEGRATOR_", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
     env = {k: v for k, v in os.environ.items() if not k.startswith(noise)}
-    return env | {"DJANGO_INTEGRATOR_HOME": str(home), "TMPDIR": str(tmp), "PYTHONUNBUFFERED": "1"}
+    # The agent's own model key is planted (the run is offline): no record and no project process may hold it.
+    return env | {
+        "DJANGO_INTEGRATOR_HOME": str(home),
+        "TMPDIR": str(tmp),
+        "PYTHONUNBUFFERED": "1",
+        "OPENAI_API_KEY": MODEL_KEY_CANARY,
+    }
 
 
 def _run_command(project: Path) -> list[str]:
-    return [*CLI, "run", str(project), "--yes", "--no-network", "--python", sys.executable]
+    return [
+        *CLI,
+        "run",
+        str(project),
+        "--yes",
+        "--no-network",
+        "--model",
+        "offline",
+        "--python",
+        sys.executable,
+    ]
 
 
 def progress_lines(template: Path, work: Path) -> tuple[list[str], set[str]]:
@@ -105,9 +123,11 @@ def phase_of(lines: list[str], index: int) -> str:
     return phase
 
 
-def _kill_when_reached(process: subprocess.Popen[str], point: KillPoint) -> bool:
+def _kill_when_reached(
+    process: subprocess.Popen[str], point: KillPoint, project: Path
+) -> tuple[bool, list[int]]:
     """Read the run's output until the point is reached, wait its delay, SIGKILL (process or group).
-    False when the run ended without printing the point's line."""
+    Returns whether the point's line was printed, and the project processes that held the model key."""
     assert process.stdout is not None
     seen, reached = -1, False
     for output in process.stdout:
@@ -118,12 +138,15 @@ def _kill_when_reached(process: subprocess.Popen[str], point: KillPoint) -> bool
                 break
     if point.delay_s:
         threading.Event().wait(point.delay_s)
+    holding = [
+        pid for pid in processes_holding(project, MODEL_KEY_CANARY) if pid != process.pid
+    ]  # not the run
     if point.target == "group":
         os.killpg(process.pid, signal.SIGKILL)
     else:
         process.kill()
     process.wait()
-    return reached
+    return reached, holding
 
 
 def _survivors(project: Path) -> list[int]:
@@ -153,9 +176,11 @@ def kill_at(template: Path, work: Path, name: str, point: KillPoint, expected: s
         text=True,
         start_new_session=True,
     )
-    reached = _kill_when_reached(process, point)
+    reached, holding = _kill_when_reached(process, point, project)
     left = _survivors(project)
     problems = [] if reached else ["the run ended before printing the point's line"]
+    if holding:
+        problems.append(f"{len(holding)} project process(es) got the agent's model key")
     problems += [f"{len(left)} process(es) survived the kill"] if left else []
     listed = subprocess.run([*CLI, "runs", str(project)], env=env, capture_output=True, text=True)
     runs = [row.split()[0] for row in listed.stdout.splitlines() if row and not row.startswith("No runs")]
@@ -176,6 +201,9 @@ def kill_at(template: Path, work: Path, name: str, point: KillPoint, expected: s
     temp_left = sorted(p.name for p in tmp.iterdir())
     if temp_left:
         problems.append(f"temp left: {', '.join(temp_left[:3])}")
+    written = canaries_in("", home, (MODEL_KEY_CANARY,)) + canaries_in("", project, (MODEL_KEY_CANARY,))
+    if written:
+        problems.append(f"the model key was written: {written[:3]}")
     where = point.marker or f"line {point.index}"
     return KillOutcome(
         point=f"{where}{f' +{point.delay_s:g} s' if point.delay_s else ''}",
@@ -186,6 +214,7 @@ def kill_at(template: Path, work: Path, name: str, point: KillPoint, expected: s
         processes_left=len(left),
         bytes_lost=lost,
         temp_left=bool(temp_left),
+        secrets_written=len(written) + len(holding),
         detail="; ".join(problems) or "recovered",
     )
 

@@ -30,6 +30,18 @@ def processes_touching(folder: Path) -> list[int]:
     return found
 
 
+def processes_holding(folder: Path, secret: str) -> list[int]:
+    """Processes of the project (see processes_touching) whose environment contains `secret`."""
+    holding = []
+    for pid in processes_touching(folder):
+        try:
+            if secret.encode() in Path(f"/proc/{pid}/environ").read_bytes():
+                holding.append(pid)
+        except OSError:
+            continue
+    return holding
+
+
 def canaries_in(output: str, state_home: Path, canaries: tuple[str, ...]) -> list[str]:
     """Where a planted secret was written: 'output', or state files (relative paths), journal backups aside."""
     found = [f"output: {c[:6]}…" for c in canaries if c in output]
