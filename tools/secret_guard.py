@@ -6,6 +6,7 @@
   the call adds are scanned: a secret the project already had is the user's (hygiene reports it).
 - `.env` files (not `.env.example`, `.env.sample`, `.env.template` or `*-sample`) hold real values: Read,
   Grep and Bash commands that name one are refused, so their contents never enter a model's context.
+- A Bash command that carries a secret is refused too: shell redirection is no way around Write and Edit.
 - Processes the agent starts get an environment without the agent's own model credentials.
 - A password inside a URL (`redis://:pw@host`, in the user's settings or in `--broker`) is masked as `**` in
   every tool result before the model, the checkpoint or the transcript sees it; a Write or Edit that would
@@ -18,7 +19,13 @@ import re
 from pathlib import Path
 
 from tools.base import ToolError
-from tools.django_celery.codemods.secret_scan import URL_PASSWORD, added_lines, is_placeholder, scan_text
+from tools.django_celery.codemods.secret_scan import (
+    URL_PASSWORD,
+    added_lines,
+    is_placeholder,
+    scan_line,
+    scan_text,
+)
 
 MODEL_KEY_VARIABLES = (
     "OPENAI_API_KEY",
@@ -82,6 +89,19 @@ def refuse_secrets(rel: str, original: str, updated: str) -> None:
             f"Refused: the change would write a secret ({listed}). Never write one: read the value from an "
             'environment variable (os.environ["NAME"] or the settings\' env reader) and put a placeholder '
             "such as myproject_dev_your_key_here in .env.example."
+        )
+
+
+def refuse_secret_in_command(command: str) -> None:
+    """A shell command that carries a secret (`echo KEY=sk-… >> settings.py`, a URL with a password) is
+    refused: Write and Edit are guarded, and a command must not be the way around them. Only the certain
+    shapes count here (a long mixed-case word in a command is usually a path or a node name, not a key)."""
+    found = [what for what in scan_line(command) if not what.startswith("a long random-looking token")]
+    if found:
+        raise ToolError(
+            f"Refused: the command carries a secret ({found[0]}); it would end up in a file, the process list "
+            "or a log. Never write one: read the value from an environment variable in the code, and put a "
+            "placeholder such as myproject_dev_your_key_here in .env.example."
         )
 
 
