@@ -81,6 +81,11 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep the changes of a run that did not pass (default: put the project back)",
     )
+    parser.add_argument(
+        "--reverify",
+        action="store_true",
+        help="start the worker even when a passing run already verified this identical project live",
+    )
     _consent(parser, "install-deps", "pip-install missing packages into the project's interpreter")
     parser.add_argument(
         "--project-tests",
@@ -130,10 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     _run_arguments(demo)
     undo = sub.add_parser("undo", help="put the project back exactly as it was before a run")
     undo.add_argument("path")
-    undo.add_argument("--run", help="the run id to undo (default: the latest finished run)")
+    undo.add_argument(
+        "--run", help="the run id to undo (default: the latest run whose changes are still in place)"
+    )
     diff = sub.add_parser("diff", help="show what a run changed in the project (unified diff)")
     diff.add_argument("path")
-    diff.add_argument("--run", help="the run id (default: the latest run)")
+    diff.add_argument("--run", help="the run id (default: the latest run whose changes are still in place)")
     resume = sub.add_parser(
         "resume", help="continue a run that crashed or was closed, from its last checkpoint"
     )
@@ -181,6 +188,7 @@ def _options(args: argparse.Namespace, project: Path, interactive: bool) -> RunO
         allow_network=not args.no_network,
         max_gate_tries=max(1, args.max_tries),
         keep_on_failure=args.keep_on_failure,
+        reverify=args.reverify,
         install_deps=args.install_deps,
         project_tests=args.project_tests,
         rewrite_dispatch=args.rewrite_dispatch,
@@ -200,7 +208,18 @@ def drive(runner: Runner, console: Console, outcome: RunOutcome) -> RunReport:
     return outcome.report
 
 
+def prefetch_discovery(options: RunOptions) -> None:
+    """Ask discovery's question of the project's interpreter now, while the runtime below is still being
+    imported (about a second): discovery then finds the answer ready, the same question on the same files."""
+    from tools.django_celery.answer_memo import prefetch
+    from tools.django_celery.discovery import discover_project
+
+    project = Path(options.project)
+    prefetch(lambda: discover_project(project, options.python, options.settings_module, options.env_files))
+
+
 def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | None = None) -> int:
+    prefetch_discovery(options)
     from agent.console import Console
     from agent.definition import DefinitionError
     from agent.models import ModelConfigError
@@ -248,37 +267,50 @@ def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | 
 
 
 def _undo(path: Path, run_id: str | None) -> int:
-    from tools.journal import Journal, state_home
+    from tools.journal import state_home
+    from tools.run_selection import select_run
     from tools.scratch import sweep_stale_scratch
 
     sweep_stale_scratch()  # temp folders of runs that were killed
-    journals = Journal.runs_for(path)
-    if run_id:
-        journals = [j for j in journals if j.index.run_id == run_id]
-    candidates = [j for j in journals if j.index.status in ("finished", "open")]
-    if not candidates:
-        print(
-            f"django-integrator: no run to undo for {path.resolve()} (runs are kept under {state_home()}).",
-            file=sys.stderr,
-        )
+    selected = select_run(path, run_id)
+    if selected is None and run_id is not None:
+        print(f"django-integrator: no run {run_id} recorded for {path.resolve()}.", file=sys.stderr)
         return EXIT_INPUT
-    journal = candidates[-1]
-    restored = journal.rollback()
+    if selected is not None and selected.journal.index.status == "rolled_back":
+        print(f"django-integrator: run {run_id} was already undone.", file=sys.stderr)
+        return EXIT_INPUT
+    if selected is None:
+        print(
+            f"Nothing to undo: no run recorded for {path.resolve()} has changes still in place "
+            f"(`django-integrator runs {path}` lists the runs; they are kept under {state_home()})."
+        )
+        return EXIT_PASSED
+    restored = selected.journal.rollback()
     print(
-        f"Undid run {journal.index.run_id}: restored {len(restored)} file(s)"
+        f"Undid {selected.description()}: restored {len(restored)} file(s)"
         + (": " + ", ".join(restored) if restored else ".")
     )
     return EXIT_PASSED
 
 
 def _diff(path: Path, run_id: str | None) -> int:
+    """The unified diff on stdout (ready for `git apply`), which run it is on stderr."""
     from tools.journal import Journal
+    from tools.run_selection import select_run
 
-    journals = [j for j in Journal.runs_for(path) if run_id in (None, j.index.run_id)]
-    if not journals:
+    if not Journal.runs_for(path):
         print(f"django-integrator: no run recorded for {path.resolve()}.", file=sys.stderr)
         return EXIT_INPUT
-    print(journals[-1].diff() or "(the run left no change)", end="")
+    selected = select_run(path, run_id)
+    if selected is None and run_id is not None:
+        print(f"django-integrator: no run {run_id} recorded for {path.resolve()}.", file=sys.stderr)
+        return EXIT_INPUT
+    if selected is None or not selected.changed:
+        which = f"run {run_id} has no changes" if run_id else "no recorded run has changes"
+        print(f"django-integrator: {which} still in place in {path.resolve()}.", file=sys.stderr)
+        return EXIT_PASSED
+    print(f"django-integrator: changes of {selected.description()}", file=sys.stderr)
+    print(selected.journal.diff(), end="")
     return EXIT_PASSED
 
 

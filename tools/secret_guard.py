@@ -7,7 +7,8 @@
 - `.env` files (not `.env.example`, `.env.sample`, `.env.template` or `*-sample`) hold real values: Read,
   Grep and Bash commands that name one are refused, so their contents never enter a model's context.
 - A Bash command that carries a secret is refused too: shell redirection is no way around Write and Edit.
-- Processes the agent starts get an environment without the agent's own model credentials.
+- Processes the agent starts get an environment without the agent's own model credentials
+  (`tools.model_keys`).
 - A password inside a URL (`redis://:pw@host`, in the user's settings or in `--broker`) is masked as `**` in
   every tool result before the model, the checkpoint or the transcript sees it; a Write or Edit that would
   put the mask back in place of the password is refused, so the user's file is never corrupted by it.
@@ -27,18 +28,6 @@ from tools.django_celery.codemods.secret_scan import (
     scan_text,
 )
 
-MODEL_KEY_VARIABLES = (
-    "OPENAI_API_KEY",
-    "OPENAI_ORG_ID",
-    "OPENAI_ORGANIZATION",
-    "ANTHROPIC_API_KEY",
-    "AZURE_OPENAI_API_KEY",
-    "GOOGLE_API_KEY",
-    "GROQ_API_KEY",
-    "MISTRAL_API_KEY",
-    "LANGSMITH_API_KEY",
-    "LANGCHAIN_API_KEY",
-)
 PASSWORD_MASK = "**"
 SAMPLE_MARKERS = ("example", "sample", "template", "dist", "defaults")
 ENV_FILE_IN_COMMAND = re.compile(r"""(?:^|[\s/'"=<>|;&(])(\.env(?:\.[\w.-]+)?)(?=$|[\s'")|;&>])""")
@@ -103,11 +92,6 @@ def refuse_secret_in_command(command: str) -> None:
             "or a log. Never write one: read the value from an environment variable in the code, and put a "
             "placeholder such as myproject_dev_your_key_here in .env.example."
         )
-
-
-def without_model_keys(env: dict[str, str]) -> dict[str, str]:
-    """`env` minus the agent's model credentials: the user's project has no use for them."""
-    return {k: v for k, v in env.items() if k not in MODEL_KEY_VARIABLES}
 
 
 def mask_url_passwords(text: str) -> str:
