@@ -50,6 +50,12 @@ def figures(kills: list[KillOutcome], corpus: list[CaseOutcome], seconds: float)
     }
 
 
+def cell(text: str, limit: int = 200) -> str:
+    """Text fit for one markdown table cell: one line, pipes escaped, clipped."""
+    flat = " ".join(text.split()).replace("|", "\\|")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def markdown(summary: dict[str, object], kills: list[KillOutcome], corpus: list[CaseOutcome]) -> str:
     lines = [
         "| figure | value |",
@@ -66,12 +72,11 @@ def markdown(summary: dict[str, object], kills: list[KillOutcome], corpus: list[
         "| kill point | phase | target | recovery | result |",
         "|---|---|---|---|---|",
     ]
-    lines += [f"| {k.point} | {k.phase} | {k.target} | {k.recovery} | {k.detail} |" for k in kills]
+    lines += [f"| {k.point} | {k.phase} | {k.target} | {k.recovery} | {cell(k.detail)} |" for k in kills]
     lines += ["", "| bad input | exit | handled | message |", "|---|---|---|---|"]
     for case in corpus:
         verdict = "yes" if case.handled else "NO: " + "; ".join(case.problems)
-        message = case.message.replace("|", "\\|")[:160]
-        lines.append(f"| {case.name} | {case.exit_code} | {verdict} | {message} |")
+        lines.append(f"| {case.name} | {case.exit_code} | {cell(verdict)} | {cell(case.message)} |")
     return "\n".join(lines) + "\n"
 
 
