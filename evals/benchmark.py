@@ -92,8 +92,8 @@ def phase_times(transcript: Path) -> dict[str, float]:
         elif event["type"] == "gate":
             ended[event["phase"]] = ts
     times = {phase: ended[phase] - started[phase] for phase in PHASES if phase in ended}
-    if header is not None and "discovery" in started:
-        times["start-up to first phase"] = started["discovery"] - header
+    if header is not None:
+        times["transcript span"] = ts - header
     return times
 
 
@@ -103,6 +103,8 @@ def agent_run(project: Path, env: dict[str, str]) -> dict:
     if report["status"] != "passed":
         raise SystemExit(f"agent run did not pass ({report['status']}); transcript {report['transcript']}")
     first["phases"] = phase_times(Path(report["transcript"]))
+    # Before the transcript's header (imports, the run's context) and after its report (exit).
+    first["phases"]["start-up and exit"] = first["wall"] - first["phases"].pop("transcript span")
     second = measured([AGENT, "run", str(project), "--yes", "--json"], env)
     second_report = json.loads(second.pop("stdout"))
     if second_report["status"] != "passed" or second_report["changed_files"]:
@@ -196,7 +198,7 @@ def summarise(pairs: list[dict], help_s: float) -> dict:
     floors = [p["floor"] for p in pairs]
     phases = {
         name: median([a["phases"][name] for a in agents if name in a["phases"]])
-        for name in (*PHASES, "start-up to first phase")
+        for name in (*PHASES, "start-up and exit")
     }
     return {
         "agent_wall": median([a["wall"] for a in agents]),
