@@ -26,7 +26,7 @@ from tools.context import ToolContext
 from tools.lifetime import die_with_parent
 from tools.sandbox import PathEscapeError, resolve_in_project
 from tools.search import is_skipped_dir
-from tools.secret_guard import refuse_env_file_in_command
+from tools.secret_guard import refuse_env_file_in_command, refuse_secret_in_command
 
 MAX_TIMEOUT = 600.0
 MAX_CAPTURE_BYTES = 8 * 1024 * 1024
@@ -58,6 +58,7 @@ def build(ctx: ToolContext) -> StructuredTool:
     def bash(command: str, timeout: float | None = None, description: str | None = None) -> str:
         limit = min(timeout or ctx.bash_timeout, MAX_TIMEOUT)
         refuse_env_file_in_command(command)
+        refuse_secret_in_command(command)
         backup_sqlite_database(ctx)
         before = list_project(ctx.project_root)
         outcome = run_in_process_group(command, ctx.project_root, ctx.subprocess_env(), limit)

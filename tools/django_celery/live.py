@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +39,7 @@ from tools.django_celery.probe_session import ProbeSession
 from tools.django_celery.project_env import base_dir_of, facts_env, run_manage
 from tools.django_celery.task_modules import tasks_module_owners
 from tools.django_celery.tree_digest import file_hash
+from tools.scratch import scratch_dir
 
 PROBE = Path(__file__).resolve().parent / "probes" / "verify_client.py"
 RESULTS_APP = "django_celery_results"
@@ -240,7 +240,7 @@ def verify_live(
         return max(deadline - time.monotonic(), 1.0)
 
     timer = StepTimer()
-    with tempfile.TemporaryDirectory(prefix="djint-verify-") as folder:
+    with scratch_dir("verify") as folder:
         try:
             with timer.step("overlay"):
                 overlay = build_overlay(facts, decisions, Path(folder), broker_url)
