@@ -29,6 +29,7 @@ from agent.evals.real_env import (
     django_version,
     drop_database,
     fresh_database,
+    migrate_database,
     run_suite,
 )
 from tools.journal import state_home
@@ -109,6 +110,7 @@ def evaluate_broker(
     """One broker: run, second run, (suite and ruff), reset. `suite_before` None: skip the suite after."""
     if case.database:
         fresh_database(case.database)
+        migrate_database(case, tree, venv, log)
     pristine = manifest(tree)
     first = integrate(case, tree, venv, work / f"state-{broker}", broker, log)
     report = first["report"]
