@@ -37,8 +37,8 @@ from tools.django_celery.live_worker import CeleryProcess, LiveProcessError, rea
 from tools.django_celery.migrations import migration_plan
 from tools.django_celery.probe_session import ProbeSession
 from tools.django_celery.project_env import base_dir_of, facts_env, run_manage
+from tools.django_celery.task_modules import tasks_module_owners
 from tools.django_celery.tree_digest import file_hash
-from tools.sandbox import resolve_in_project
 from tools.scratch import scratch_dir
 
 PROBE = Path(__file__).resolve().parent / "probes" / "verify_client.py"
@@ -148,12 +148,9 @@ def preflight_problem(preflight: dict[str, Any], overlay: VerificationOverlay) -
 
 
 def apps_with_tasks(facts: ProjectFacts, decisions: Decisions) -> list[str]:
-    """Labels of local apps that have a tasks.py now, or were decided to get one."""
-    on_disk = [
-        app.label
-        for app in facts.apps
-        if resolve_in_project(Path(facts.root), f"{app.path}/tasks.py").is_file()
-    ]
+    """Labels of local apps whose tasks module is Celery's now, or that were decided to get one (a tasks.py
+    of another task queue registers nothing in Celery's worker and is not expected to)."""
+    on_disk = [label for label, owner in tasks_module_owners(facts).items() if owner == "celery"]
     return on_disk + [label for label in decisions.task_apps if label not in on_disk]
 
 
