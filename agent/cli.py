@@ -219,6 +219,15 @@ def prefetch_discovery(options: RunOptions) -> None:
 
 
 def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | None = None) -> int:
+    """Run (or resume) one integration at the terminal: the project session discovery's prefetch starts
+    serves the whole run and ends with it."""
+    from tools.django_celery.project_session import project_sessions
+
+    with project_sessions():
+        return _execute(options, as_json, verbose, runner_id)
+
+
+def _execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | None) -> int:
     prefetch_discovery(options)
     from agent.console import Console
     from agent.definition import DefinitionError

@@ -24,6 +24,7 @@ from agent.report import RunReport
 from agent.run_lock import RunLock
 from agent.session import build_context, run_dir, write_header
 from agent.state import ProgressCallback
+from tools.django_celery.project_session import project_sessions
 from tools.journal import Journal, state_home
 
 RECURSION_LIMIT = 1_000
@@ -105,7 +106,8 @@ class Runner:
 
     def _drive(self, payload: Any) -> RunOutcome:
         try:
-            result = self.graph.invoke(payload, self.config, context=self.context)
+            with project_sessions():
+                result = self.graph.invoke(payload, self.config, context=self.context)
         except BaseException:
             self.abort()
             raise

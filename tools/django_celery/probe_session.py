@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.django_celery.project_env import RESULT_MARKER
-from tools.lifetime import die_with_parent
+from tools.lifetime import popen_for_life
 
 STDERR_LINES = 200
 _EOF = object()
@@ -38,7 +38,7 @@ class ProbeSession:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        self._process = subprocess.Popen(
+        self._process = popen_for_life(
             self.argv,
             cwd=self.cwd,
             env=self.env,
@@ -48,7 +48,6 @@ class ProbeSession:
             text=True,
             errors="replace",
             start_new_session=True,
-            preexec_fn=die_with_parent,
         )
         for target in (self._read_answers, self._read_stderr):
             thread = threading.Thread(target=target, name=f"{self.what}-output", daemon=True)
