@@ -95,16 +95,16 @@ class ProbeSession:
         return payload
 
     def close(self) -> None:
-        """End the session: its stdin closed, then killed if it has not exited within a second."""
+        """End the session by killing it: it has answered everything it was asked and holds nothing of
+        the project open, so waiting for its interpreter to tear Django (and Celery) down would only add
+        0.1-0.2 s to the run."""
         if self._process is None:
             return
         with contextlib.suppress(OSError):
             assert self._process.stdin is not None
             self._process.stdin.close()
-        try:
-            self._process.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
+        if self._process.poll() is None:
             self._process.kill()
-            self._process.wait(timeout=10)
+        self._process.wait(timeout=10)
         for thread in self._threads:
             thread.join(timeout=5)
