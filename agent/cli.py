@@ -234,7 +234,7 @@ def _execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str |
     from agent.definition import DefinitionError
     from agent.models import ModelConfigError
     from agent.plugins import context_warnings
-    from agent.runner import Runner
+    from agent.runner import NothingToResume, Runner
 
     console = Console(stream=sys.stderr if as_json else sys.stdout, verbose=verbose)
     try:
@@ -254,16 +254,24 @@ def _execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str |
     )
     try:
         report = drive(runner, console, runner.start() if runner_id is None else runner.resume())
+    except NothingToResume as exc:
+        print(f"django-integrator: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         console.line("\nInterrupted: the project was put back exactly as it was.")
         return 130
     finally:
         runner.close()
+    bad_input = (
+        report.status == "error" and report.usage.get("model_calls", 0) == 0 and not report.changed_files
+    )
     if as_json:
         print(report.model_dump_json(indent=2))
+    elif bad_input:  # nothing was reached: the checklist would be eleven "not reached" lines around the error
+        print(f"django-integrator: {report.error} (Nothing was changed.)", file=sys.stderr)
     else:
         console.report(report)
-    if report.status == "error" and report.usage.get("model_calls", 0) == 0 and not report.changed_files:
+    if bad_input:
         return EXIT_INPUT
     return EXIT_PASSED if report.status == "passed" else EXIT_FAILED
 
@@ -271,7 +279,9 @@ def _execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str |
 def _undo(path: Path, run_id: str | None) -> int:
     from tools.journal import state_home
     from tools.run_selection import select_run
+    from tools.scratch import sweep_stale_scratch
 
+    sweep_stale_scratch()  # temp folders of runs that were killed
     selected = select_run(path, run_id)
     if selected is None and run_id is not None:
         print(f"django-integrator: no run {run_id} recorded for {path.resolve()}.", file=sys.stderr)
@@ -365,10 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         return _audit(args)
     project = Path(args.path)
     if not project.is_dir():
-        print(
-            f"django-integrator: {project} is not a folder. Pass the path of your Django project.",
-            file=sys.stderr,
-        )
+        print(f"django-integrator: {not_a_folder(project)}", file=sys.stderr)
         return EXIT_INPUT
     if args.command == "chat":
         from agent.chat import chat
@@ -379,6 +386,16 @@ def main(argv: list[str] | None = None) -> int:
     if interactive and options.settings_module is None:
         options.settings_module = _ask_settings_module(project)
     return execute(options, args.json, args.verbose)
+
+
+def not_a_folder(path: Path) -> str:
+    """Why `path` cannot be the project, and what to pass instead."""
+    if path.exists():
+        return (
+            f"{path} is a file, not a folder. Pass the folder that holds your Django project's manage.py "
+            f"(perhaps {path.resolve().parent})."
+        )
+    return f"{path} does not exist. Pass the path of your Django project (the folder with manage.py)."
 
 
 def _ask_settings_module(project: Path) -> str | None:
@@ -411,10 +428,7 @@ def _audit(args: argparse.Namespace) -> int:
 
     project = Path(args.path)
     if not project.is_dir():
-        print(
-            f"django-integrator: {project} is not a folder. Pass the path of your Django project.",
-            file=sys.stderr,
-        )
+        print(f"django-integrator: {not_a_folder(project)}", file=sys.stderr)
         return EXIT_INPUT
     options = RunOptions(
         project=str(project.resolve()),

@@ -9,6 +9,7 @@ child the moment the thread that started it is gone, however the agent ended. El
 from __future__ import annotations
 
 import ctypes
+import os
 import queue
 import signal
 import subprocess
@@ -19,6 +20,17 @@ from concurrent.futures import Future
 from typing import Any
 
 PR_SET_PDEATHSIG = 1
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one owned by another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def die_with_parent() -> None:

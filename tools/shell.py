@@ -27,7 +27,7 @@ from tools.django_celery.session_commands import run_in_session
 from tools.lifetime import die_with_parent
 from tools.sandbox import PathEscapeError, resolve_in_project
 from tools.search import is_skipped_dir
-from tools.secret_guard import refuse_env_file_in_command
+from tools.secret_guard import refuse_env_file_in_command, refuse_secret_in_command
 
 MAX_TIMEOUT = 600.0
 MAX_CAPTURE_BYTES = 8 * 1024 * 1024
@@ -59,6 +59,7 @@ def build(ctx: ToolContext) -> StructuredTool:
     def bash(command: str, timeout: float | None = None, description: str | None = None) -> str:
         limit = min(timeout or ctx.bash_timeout, MAX_TIMEOUT)
         refuse_env_file_in_command(command)
+        refuse_secret_in_command(command)
         backup_sqlite_database(ctx)
         before = list_project(ctx.project_root)
         outcome = run_here_or_in_session(ctx, command, limit)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,7 +35,8 @@ from tools.django_celery.live_overlay import BrokerChoiceError, VerificationOver
 from tools.django_celery.live_worker import CeleryProcess, LiveProcessError, ready_pattern, worker_command
 from tools.django_celery.probe_session import ProbeSession
 from tools.django_celery.project_env import base_dir_of, facts_env, run_manage
-from tools.sandbox import resolve_in_project
+from tools.django_celery.task_modules import tasks_module_owners
+from tools.scratch import scratch_dir
 
 PROBE = Path(__file__).resolve().parent / "probes" / "verify_client.py"
 RESULTS_APP = "django_celery_results"
@@ -148,12 +148,9 @@ def preflight_problem(preflight: dict[str, Any], overlay: VerificationOverlay) -
 
 
 def apps_with_tasks(facts: ProjectFacts, decisions: Decisions) -> list[str]:
-    """Labels of local apps that have a tasks.py now, or were decided to get one."""
-    on_disk = [
-        app.label
-        for app in facts.apps
-        if resolve_in_project(Path(facts.root), f"{app.path}/tasks.py").is_file()
-    ]
+    """Labels of local apps whose tasks module is Celery's now, or that were decided to get one (a tasks.py
+    of another task queue registers nothing in Celery's worker and is not expected to)."""
+    on_disk = [label for label, owner in tasks_module_owners(facts).items() if owner == "celery"]
     return on_disk + [label for label in decisions.task_apps if label not in on_disk]
 
 
@@ -243,7 +240,7 @@ def verify_live(
         return max(deadline - time.monotonic(), 1.0)
 
     timer = StepTimer()
-    with tempfile.TemporaryDirectory(prefix="djint-verify-") as folder:
+    with scratch_dir("verify") as folder:
         try:
             with timer.step("overlay"):
                 overlay = build_overlay(facts, decisions, Path(folder), broker_url)

@@ -141,7 +141,9 @@ def _failure_message(payload: dict, choice: InterpreterChoice, settings_module: 
             f"Pass --python with the interpreter your project runs with, or install Django into this one "
             f"({python} -m pip install django)."
         )
-    loading = f"Loading the settings {settings_module} with {python} failed: {last_line}."
+    frame = payload.get("project_frame")
+    at = f" (raised at {frame})" if frame else ""
+    loading = f"Loading the settings {settings_module} with {python} failed: {last_line}{at}."
     missing = payload.get("missing_module")
     if missing and not _is_project_module(missing, base_dir):
         top = missing.split(".")[0]
