@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -209,14 +210,16 @@ def drive(runner: Runner, console: Console, outcome: RunOutcome) -> RunReport:
     return outcome.report
 
 
-def prefetch_discovery(options: RunOptions) -> None:
+def prefetch_discovery(options: RunOptions) -> threading.Thread:
     """Ask discovery's question of the project's interpreter now, while the runtime below is still being
     imported (about a second): discovery then finds the answer ready, the same question on the same files."""
     from tools.django_celery.answer_memo import prefetch
     from tools.django_celery.discovery import discover_project
 
     project = Path(options.project)
-    prefetch(lambda: discover_project(project, options.python, options.settings_module, options.env_files))
+    return prefetch(
+        lambda: discover_project(project, options.python, options.settings_module, options.env_files)
+    )
 
 
 def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | None = None) -> int:
@@ -229,7 +232,7 @@ def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | 
 
 
 def _execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | None) -> int:
-    prefetch_discovery(options)
+    prefetching = prefetch_discovery(options)
     from agent.console import Console
     from agent.definition import DefinitionError
     from agent.models import ModelConfigError
@@ -241,6 +244,7 @@ def _execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str |
         runner = Runner(options, progress=console.progress, run_id=runner_id)
     except (DefinitionError, ModelConfigError, ValueError) as exc:
         print(f"django-integrator: {exc}", file=sys.stderr)
+        prefetching.join()  # its probe must not outlive the command when main() is called in-process
         return EXIT_INPUT
     for warning in context_warnings(runner.context, options):
         print(f"django-integrator: warning: {warning}", file=sys.stderr)

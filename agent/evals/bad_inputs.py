@@ -272,7 +272,7 @@ CASES: list[BadInput] = [
         project_case(
             lambda p: append(p / SETTINGS, '\nimport os\nSECRET_KEY = os.environ["DJANGO_SECRET_KEY"]\n')
         ),
-        ("DJANGO_SECRET_KEY", "--env-file"),
+        ("DJANGO_SECRET_KEY", "--env-file", "raised at mysite/settings.py:126"),
     ),
     BadInput(
         "non_utf8_settings",
