@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.tool_support import make_ctx, startproject_facts
-from tools.django_celery.discovery import discover_project
+from tools.django_celery.discovery import DiscoveryError, discover_project
 from tools.django_celery.manage_py import startproject_settings
 from tools.django_celery.migrations import migration_plan
 from tools.django_celery.project_env import facts_env, run_manage
@@ -199,3 +199,17 @@ def test_bash_output_is_the_same_in_the_session(startproject: Path, tmp_path: Pa
         assert len(session_pids(startproject)) == 1
     assert served == alone
     assert "System check identified no issues" in served[0]
+
+
+def test_settings_that_do_not_load_fail_discovery_the_same_way(startproject: Path) -> None:
+    settings = startproject / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + "\nimport environ_not_installed\n")
+    with pytest.raises(DiscoveryError) as alone:
+        discover_project(startproject, sys.executable)
+    admin = startproject / "polls" / "admin.py"
+    admin.write_text(admin.read_text() + "\n# another state of the tree: discovery asks afresh\n")
+    with project_sessions(), pytest.raises(DiscoveryError) as in_session:
+        discover_project(startproject, sys.executable)
+    assert str(in_session.value) == str(alone.value)
+    assert "environ_not_installed" in str(alone.value)
+    assert session_pids(startproject) == []

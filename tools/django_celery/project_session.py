@@ -21,7 +21,6 @@ the subprocess: the session only ever saves time, it never changes an answer.
 from __future__ import annotations
 
 import subprocess
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from tools.django_celery.manage_py import startproject_settings
 from tools.django_celery.probe_session import ProbeSession
 from tools.django_celery.project_env import base_dir_of, facts_env
 from tools.django_celery.tree_digest import env_digest, packages_digest, tree_digest
+from tools.scratch import scratch_dir
 
 SERVER = Path(__file__).resolve().parent / "probes" / "project_server.py"
 START_TIMEOUT = 120.0
@@ -74,25 +74,32 @@ class _Session:
         self.started = False
 
     def start(self) -> None:
-        """Start it (once) and digest the code it loaded; a tree that changed meanwhile makes it stale."""
+        """Start it (once) and digest the code it loaded. A session that could not start, or whose tree
+        changed while it loaded (it may hold a mix of both states), answers nothing, so its callers run
+        their subprocesses; it stays the session of that state, and the next change replaces it."""
         if self.started:
             return
         self.started = True
         before = tree_digest(self.root)
-        self.process.start()
-        self.report = self.process.answer(START_TIMEOUT)
+        try:
+            self.process.start()
+        except OSError as exc:  # no such interpreter: the one-off probe says so in its own words
+            self.report = {"ok": False, "error": str(exc)}
+        else:
+            self.report = self.process.answer(START_TIMEOUT)
         self.leave_out = database_files(self.report, self.base_dir)
-        if tree_digest(self.root) == before:
-            self.code = tree_digest(self.root, self.leave_out)
+        self.code = tree_digest(self.root, self.leave_out)
+        if tree_digest(self.root) != before:
+            self.report = {}
 
     def current(self) -> bool:
-        return bool(self.code) and tree_digest(self.root, self.leave_out) == self.code
+        return tree_digest(self.root, self.leave_out) == self.code
 
     def manage(self, argv: list[str], timeout: float) -> subprocess.CompletedProcess[str] | None:
         """`manage.py <argv>` in a forked child; None when this session cannot run it."""
         if not self.report.get("ok"):
             return None
-        with tempfile.TemporaryDirectory(prefix="djint-manage-") as folder:
+        with scratch_dir("manage") as folder:
             out, err = Path(folder) / "stdout", Path(folder) / "stderr"
             request = {
                 "op": "manage",
@@ -103,8 +110,8 @@ class _Session:
             }
             answer = self.process.answer(timeout + 10, request)
             if not answer.get("ok"):
-                if "fork" not in answer:  # it crashed or hung: never ask it again
-                    self.report, self.code = {}, ""
+                if "fork" not in answer:  # it crashed or hung: not asked again in this state of the code
+                    self.report = {}
                 return None
             stdout, stderr = (
                 path.read_text(errors="replace") if path.exists() else "" for path in (out, err)
@@ -148,8 +155,13 @@ def _session(
             if session is None:
                 session = _sessions[key] = _Session(interpreter, root, base_dir, env)
         session.lock.acquire()
-        session.start()
-        if session.current():
+        try:
+            session.start()
+            current = session.current()
+        except BaseException:
+            session.lock.release()
+            raise
+        if current:
             return session
         session.lock.release()
         with _lock:

@@ -17,7 +17,8 @@ then it reads one JSON request a line on stdin and answers each with one line:
 
 A fork is only safe in a single-threaded process: when the project's settings or apps started a thread
 (an error reporter's sender, say), manage requests are refused with `{"ok": false, "fork": ...}` and the
-agent runs that command as a subprocess instead. EOF on stdin ends the process.
+agent runs that command as a subprocess instead; so they are everywhere but Linux, where nothing makes a
+forked child die with its parent. EOF on stdin ends the process.
 Only the standard library and Django are used; compatible with old interpreters (no match, no `X | Y`).
 """
 
@@ -102,6 +103,8 @@ def manage(request: dict, real_configure_logging) -> dict:
     """Run one management command in a forked child and wait for it."""
     if threading.active_count() > 1:
         return {"ok": False, "fork": f"{threading.active_count()} threads run in the project process"}
+    if not sys.platform.startswith("linux"):
+        return {"ok": False, "fork": "commands are forked only on Linux, where they die with this process"}
     from django.db import connections
 
     connections.close_all()  # a child must never share a parent's database connection
