@@ -3,6 +3,7 @@ and `manage.py` commands exactly as the one-off subprocesses do, and gone when i
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.tool_support import make_ctx, startproject_facts
+from tools.django_celery.dependencies_install import FIND_SPECS, clean_env
 from tools.django_celery.discovery import DiscoveryError, discover_project
 from tools.django_celery.manage_py import startproject_settings
 from tools.django_celery.migrations import migration_plan
 from tools.django_celery.project_env import facts_env, run_manage
-from tools.django_celery.project_session import manage_in_session, project_sessions
+from tools.django_celery.project_session import manage_in_session, missing_in_session, project_sessions
 from tools.django_celery.session_commands import session_arguments
 from tools.shell import build as build_bash
 
@@ -213,3 +215,23 @@ def test_settings_that_do_not_load_fail_discovery_the_same_way(startproject: Pat
     assert str(in_session.value) == str(alone.value)
     assert "environ_not_installed" in str(alone.value)
     assert session_pids(startproject) == []
+
+
+def test_the_dependency_check_gets_the_one_off_answer(startproject: Path, tmp_path: Path) -> None:
+    """Which modules the interpreter lacks, as `python -c find_spec` outside the project says: the project's
+    own packages (polls) do not count as installed, whatever the session imported."""
+    modules = ["celery", "django_celery_results", "polls", "surely_not_installed_anywhere"]
+    alone = subprocess.run(
+        [sys.executable, "-c", FIND_SPECS, *modules],
+        cwd=tmp_path,
+        env=clean_env(sys.executable),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    facts = startproject_facts(startproject)
+    with project_sessions():
+        served = missing_in_session(facts, modules)
+        assert len(session_pids(startproject)) == 1
+    assert served == json.loads(alone.stdout) == ["polls", "surely_not_installed_anywhere"]
+    assert missing_in_session(facts, modules) is None  # no session block: the caller runs its subprocess

@@ -120,6 +120,13 @@ class _Session:
             raise subprocess.TimeoutExpired(argv, timeout, output=stdout, stderr=stderr)
         return subprocess.CompletedProcess(argv, answer["exit"], stdout, stderr)
 
+    def missing(self, modules: list[str]) -> list[str] | None:
+        """The modules the interpreter lacks (see project_server.missing_modules); None when not asked."""
+        if not self.report.get("ok"):
+            return None
+        answer = self.process.answer(START_TIMEOUT, {"op": "missing", "modules": modules})
+        return answer["missing"] if answer.get("ok") else None
+
     def close(self) -> None:
         with self.lock:
             self.process.close()
@@ -180,6 +187,21 @@ def discovery_report(
     try:
         # a crash or a hang is no report: the one-off probe then says what went wrong
         return session.report if session.report.get("ok") or "stage" in session.report else None
+    finally:
+        session.lock.release()
+
+
+def missing_in_session(facts: ProjectFacts, modules: list[str]) -> list[str] | None:
+    """Which of `modules` the project's interpreter cannot import, from its session; None outside one."""
+    root = Path(facts.root).resolve()
+    env = facts_env(facts)
+    session = _session(
+        facts.interpreter, root, base_dir_of(facts), facts.settings_module, env, facts.env_files
+    )
+    if session is None:
+        return None
+    try:
+        return session.missing(modules)
     finally:
         session.lock.release()
 

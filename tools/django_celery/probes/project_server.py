@@ -7,6 +7,8 @@ its first `DJINT_RESULT <json>` line is discovery's report (exactly inspect_proj
 then it reads one JSON request a line on stdin and answers each with one line:
 
 - `{"op": "describe"}`: discovery's report again.
+- `{"op": "missing", "modules": [...]}`: which of these a fresh interpreter outside the project could not
+  import (the dependency check), as `{"ok": true, "missing": [...]}`.
 - `{"op": "manage", "argv": [...], "stdout": path, "stderr": path, "timeout": s}`: `manage.py <argv>` run in
   a forked child, so the command starts with Django already set up and leaves nothing behind in this
   process (a `migrate` here cannot change what the next answer sees): the child's stdin is /dev/null, its
@@ -119,6 +121,30 @@ def manage(request: dict, real_configure_logging) -> dict:
     return {"ok": True, "exit": os.WEXITSTATUS(status)}
 
 
+def missing_modules(names: list) -> list:
+    """The modules a fresh interpreter outside the project could not import, as the agent's one-off check
+    (`python -c find_spec`, no PYTHONPATH) would find them: the project's folder and PYTHONPATH are left out
+    of the search, and a module already imported counts unless it is one of the project's own files."""
+    project = {os.getcwd(), ""} | set(os.environ.get("PYTHONPATH", "").split(os.pathsep))
+    saved = list(sys.path)
+    sys.path[:] = [path for path in saved if path not in project]
+    importlib.invalidate_caches()
+    try:
+        return [name for name in names if not installed(name)]
+    finally:
+        sys.path[:] = saved
+
+
+def installed(name: str) -> bool:
+    module = sys.modules.get(name)
+    if module is not None:
+        return not (getattr(module, "__file__", None) or "").startswith(os.getcwd() + os.sep)
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def preload_commands() -> None:
     """Import the commands runs ask for once here, so each forked child finds them loaded."""
     for name in ("check", "migrate", "showmigrations"):
@@ -136,6 +162,8 @@ def serve(inspect_project, real_configure_logging) -> None:
                 answer = manage(request, real_configure_logging)
             elif request.get("op") == "describe":
                 answer = inspect_project.describe_project()
+            elif request.get("op") == "missing":
+                answer = {"ok": True, "missing": missing_modules(request["modules"])}
             else:
                 answer = {"ok": False, "error": f"unknown request {request.get('op')!r}"}
         except Exception as exc:  # a broken request is answered, never crashed on
