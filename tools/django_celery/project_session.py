@@ -23,7 +23,7 @@ from __future__ import annotations
 import subprocess
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -141,11 +141,12 @@ def database_files(report: dict[str, Any], base_dir: Path) -> frozenset[Path]:
     return frozenset(database.with_name(database.name + suffix) for suffix in SQLITE_COMPANIONS)
 
 
-def _session(
+@contextmanager
+def _asking(
     interpreter: str, root: Path, base_dir: Path, settings: str, env: dict[str, str], env_files: list[str]
-):
-    """The current session for this interpreter, settings and environment, started when needed; None
-    outside `project_sessions()`. Returned with its lock held: the caller asks, then releases it."""
+) -> Iterator[_Session | None]:
+    """The current session for this interpreter, settings and environment (started when needed), held for
+    one question; None outside `project_sessions()`."""
     key = (
         interpreter,
         str(root),
@@ -156,54 +157,45 @@ def _session(
     )
     while True:
         with _lock:
-            if _depth == 0:
-                return None
-            session = _sessions.get(key)
-            if session is None:
+            session = _sessions.get(key) if _depth else None
+            if _depth and session is None:
                 session = _sessions[key] = _Session(interpreter, root, base_dir, env)
-        session.lock.acquire()
-        try:
+        if session is None:
+            yield None
+            return
+        with session.lock:
             session.start()
-            current = session.current()
-        except BaseException:
-            session.lock.release()
-            raise
-        if current:
-            return session
-        session.lock.release()
+            if session.current():
+                yield session
+                return
         with _lock:
             if _sessions.get(key) is session:
                 del _sessions[key]
         session.close()
 
 
+def _facts_session(facts: ProjectFacts) -> AbstractContextManager[_Session | None]:
+    root = Path(facts.root).resolve()
+    return _asking(
+        facts.interpreter, root, base_dir_of(facts), facts.settings_module, facts_env(facts), facts.env_files
+    )
+
+
 def discovery_report(
     interpreter: str, root: Path, base_dir: Path, settings: str, env: dict[str, str], env_files: list[str]
 ) -> dict[str, Any] | None:
-    """Discovery's report from the session for this state of the code, or None outside a session block."""
-    session = _session(interpreter, root.resolve(), base_dir, settings, env, env_files)
-    if session is None:
-        return None
-    try:
-        # a crash or a hang is no report: the one-off probe then says what went wrong
-        return session.report if session.report.get("ok") or "stage" in session.report else None
-    finally:
-        session.lock.release()
+    """Discovery's report from the session for this state of the code, or None outside a session block
+    (and when the session gave none: a crash or a hang, which the one-off probe then reports itself)."""
+    with _asking(interpreter, root.resolve(), base_dir, settings, env, env_files) as session:
+        if session is None or not (session.report.get("ok") or "stage" in session.report):
+            return None
+        return session.report
 
 
 def missing_in_session(facts: ProjectFacts, modules: list[str]) -> list[str] | None:
     """Which of `modules` the project's interpreter cannot import, from its session; None outside one."""
-    root = Path(facts.root).resolve()
-    env = facts_env(facts)
-    session = _session(
-        facts.interpreter, root, base_dir_of(facts), facts.settings_module, env, facts.env_files
-    )
-    if session is None:
-        return None
-    try:
-        return session.missing(modules)
-    finally:
-        session.lock.release()
+    with _facts_session(facts) as session:
+        return None if session is None else session.missing(modules)
 
 
 def manage_in_session(
@@ -214,21 +206,10 @@ def manage_in_session(
     manage_py = Path(facts.root) / facts.manage_py
     if startproject_settings(manage_py) is None:
         return None
-    env = facts_env(facts)
-    root = Path(facts.root).resolve()
-    session = _session(
-        facts.interpreter, root, base_dir_of(facts), facts.settings_module, env, facts.env_files
-    )
-    if session is None:
+    with _facts_session(facts) as session:
+        done = None if session is None else session.manage([str(manage_py), *args], timeout)
+    if done is None:
         return None
-    try:
-        done = session.manage([str(manage_py), *args], timeout)
-    finally:
-        session.lock.release()
-    return (
-        None
-        if done is None
-        else subprocess.CompletedProcess(
-            [facts.interpreter, *done.args], done.returncode, done.stdout, done.stderr
-        )
+    return subprocess.CompletedProcess(
+        [facts.interpreter, *done.args], done.returncode, done.stdout, done.stderr
     )
