@@ -47,11 +47,8 @@ def _setup_plan(command: str, ctx: ToolContext) -> str | None:
         edits, _, _ = plan_setup(ctx.project_root, ctx.facts, setup_decisions(ctx, arguments))
     except (ToolError, ValueError):
         return None
-    changes = [
-        f"  {report.status:<8} {report.path}"
-        for report in edits.reports()
-        if report.status != "already correct"
-    ]
+    verbs = {"created": "new     ", "updated": "changed "}
+    changes = [f"  {verbs[r.status]}{r.path}" for r in edits.reports() if r.status in verbs]
     if not changes:
         return "Nothing to change: every file is already correct."
     return "\n".join(
