@@ -81,6 +81,11 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep the changes of a run that did not pass (default: put the project back)",
     )
+    parser.add_argument(
+        "--reverify",
+        action="store_true",
+        help="start the worker even when a passing run already verified this identical project live",
+    )
     _consent(parser, "install-deps", "pip-install missing packages into the project's interpreter")
     parser.add_argument(
         "--project-tests",
@@ -201,6 +206,7 @@ def _options(args: argparse.Namespace, project: Path, interactive: bool) -> RunO
         allow_network=not args.no_network,
         max_gate_tries=max(1, args.max_tries),
         keep_on_failure=args.keep_on_failure,
+        reverify=args.reverify,
         install_deps=args.install_deps,
         project_tests=args.project_tests,
         rewrite_dispatch=args.rewrite_dispatch,
@@ -220,7 +226,18 @@ def drive(runner: Runner, console: Console, outcome: RunOutcome) -> RunReport:
     return outcome.report
 
 
+def prefetch_discovery(options: RunOptions) -> None:
+    """Ask discovery's question of the project's interpreter now, while the runtime below is still being
+    imported (about a second): discovery then finds the answer ready, the same question on the same files."""
+    from tools.django_celery.answer_memo import prefetch
+    from tools.django_celery.discovery import discover_project
+
+    project = Path(options.project)
+    prefetch(lambda: discover_project(project, options.python, options.settings_module, options.env_files))
+
+
 def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | None = None) -> int:
+    prefetch_discovery(options)
     from agent.console import Console
     from agent.definition import DefinitionError
     from agent.models import ModelConfigError

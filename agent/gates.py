@@ -6,6 +6,7 @@ implementation runs the static libcst checks; verification runs migrations and a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,9 +14,11 @@ from urllib.parse import urldefrag
 
 from agent.checklist import CheckResult, result
 from agent.config import RunOptions
+from agent.live_reuse import VerifiedLive, live_key, reusable, reused_checks, settle_record
 from agent.plan_coverage import uncovered_items
 from agent.session import run_dir
 from agent.state import RunContext, RunState
+from agent.transcript import file_sha256
 from tools.context import Ledger
 from tools.django_celery.checks import STATIC_CHECKS
 from tools.django_celery.dependencies_install import dependencies_check
@@ -136,19 +139,34 @@ def implementation_gate(state: RunState, context: RunContext) -> list[CheckResul
 
 def verification_gate(state: RunState, context: RunContext) -> list[CheckResult]:
     facts, decisions = _fresh_facts(state), Decisions.model_validate(state["decisions"])
+    options = RunOptions.model_validate(state["options"])
+    root = Path(facts.root).resolve()
+    definition_sha = file_sha256(context.definition.path)
+    key, tree = live_key(facts, decisions, options, definition_sha)
+    record = None if options.reverify else reusable(context.home, root, key)
     # showmigrations reads the project's own database while the live check works on a copy: the two are
     # independent, so the migration check's interpreter runs beside the worker instead of after it.
     with ThreadPoolExecutor(max_workers=1) as pool:
         migrations = pool.submit(check_migrations, facts, decisions)
-        live = verify_live(facts, decisions, broker_url=decisions.broker_url)
-        results = [migrations.result(), *live.checks]
-    if decisions.queues:  # routes the user asked for: a worker on the dedicated queues receives them
-        results.append(verify_routes_live(facts, decisions))
-    if RunOptions.model_validate(state["options"]).project_tests:
+        live = reused_checks(record) if record else prove_live(facts, decisions)
+        results = [migrations.result(), *live]
+    if options.project_tests:
         before = state.get("project_tests")
         after = run_project_tests(facts)
         results.append(project_tests_check(SuiteRun.model_validate(before) if before else None, after))
+    if record is None:
+        fresh = VerifiedLive(key=key, tree=tree, run_id=state["run_id"], verified_at=time.time(), checks=live)
+        unchanged = live_key(facts, decisions, options, definition_sha)[0] == key
+        settle_record(context.home, root, fresh, passed=all(r.passed for r in results), unchanged=unchanged)
     return results
+
+
+def prove_live(facts: ProjectFacts, decisions: Decisions) -> list[CheckResult]:
+    """Items 7, 10, 11 with a real worker; with queues, the routes a worker on those queues receives."""
+    checks = verify_live(facts, decisions, broker_url=decisions.broker_url).checks
+    if decisions.queues:  # routes the user asked for: a worker on the dedicated queues receives them
+        checks.append(verify_routes_live(facts, decisions))
+    return checks
 
 
 def _fresh_facts(state: RunState) -> ProjectFacts:

@@ -8,8 +8,9 @@ times, then the run stops with a report naming each failed item. An error or an 
 straight to the report. The report node also keeps the promise that a run which did not pass leaves the
 project as it found it (unless the caller asked to keep the changes).
 
-`graph` is the compiled graph without a checkpointer, for langgraph.json and for embedding in a parent
-graph; the CLI compiles its own with a SQLite checkpointer (`build_graph(checkpointer=...)`).
+Its state is private: the CLI compiles it with a SQLite checkpointer (`build_graph(checkpointer=...)`);
+parents and the LangGraph server run it through `agent.public_graph`, which gives it a small public input
+and output.
 """
 
 from __future__ import annotations
@@ -156,6 +157,3 @@ def build_graph(checkpointer: Checkpointer = None):
     graph.add_edge(START, PHASES[0])
     graph.add_edge("report", END)
     return graph.compile(checkpointer=checkpointer, name="django-integrator")
-
-
-graph = build_graph()

@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 from agent.checklist import CHECKLIST, PHASES, CheckResult
 from agent.state import RunState
 
+NOT_REACHED = "not reached:"  # starts the evidence of an item whose gate never ran
+
 
 class RunReport(BaseModel):
     run_id: str
@@ -50,7 +52,7 @@ def build_report(state: RunState, model: str, definition: str, transcript: str) 
             number=item.number,
             title=item.title,
             passed=False,
-            evidence=f"not reached: the run stopped in {stopped_in} before the {item.gate} gate",
+            evidence=f"{NOT_REACHED} the run stopped in {stopped_in} before the {item.gate} gate",
         )
         for item in CHECKLIST
     ]

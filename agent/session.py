@@ -84,6 +84,11 @@ def context_for(state: RunState, runtime_context: Any) -> RunContext:
     return _CONTEXTS[run_id]
 
 
+def release_context(run_id: str) -> None:
+    """Forget a finished run's live objects; a long-lived process (a LangGraph server) runs many."""
+    _CONTEXTS.pop(run_id, None)
+
+
 def tool_context(state: RunState, context: RunContext) -> ToolContext:
     """A ToolContext mirroring the state; tools mutate its ledger/decisions, the node writes them back."""
     options = RunOptions.model_validate(state["options"])

@@ -1,34 +1,63 @@
-"""Adapters for a multi-agent supervisor: our graph as a subgraph, or the whole run as one tool call.
+"""Adapters for multi-agent parents: our graph as a subgraph or sub-agent, or the whole run as one tool.
 
-A supervisor either embeds the compiled graph (`as_subgraph`, no checkpointer of ours: the parent brings
-its own persistence) and feeds it `subgraph_input(...)`, or hands its model `as_tool()`, which runs a
-complete non-interactive integration and returns the report as JSON.
+- `as_subgraph()`: the compiled `django-integrator` graph with its small public input and output
+  (`agent.public_graph`), for `parent.add_node(...)` or `create_supervisor([as_subgraph()], ...)`. It runs
+  on the parent's checkpointer (none of ours), so an interactive run's questions are the parent's
+  interrupts.
+- `as_subagent()`: the same graph as a deep agent's compiled sub-agent spec (name, description,
+  runnable); the report comes back as the sub-agent's structured response.
+- `as_tool()`: a LangChain tool that runs a complete non-interactive integration (our SQLite
+  checkpointer and run lock, like the CLI) and returns the report as JSON with the run id, transcript,
+  decisions and the command that undoes it.
+
+`undo_run(run_id)` puts a project back as it was before a run, whichever adapter started it.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.tools import StructuredTool
+from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel, Field
 
 from agent.config import RunOptions
-from agent.graph import graph, initial_state
-from agent.runner import Runner, new_run_id
-from agent.state import RunState
+from agent.outcome import outcome_payload
+from agent.public_graph import GRAPH_NAME, build_public_graph
+from agent.report import RunReport
+from agent.runner import Runner
+from agent.session import run_dir
 from tools.django_celery.facts import ResultBackend
+from tools.journal import Journal, state_home
+from tools.run_selection import APPLIED
+
+DESCRIPTION = (
+    "Integrates Celery into an existing Django project (celery.py, settings, tasks, result backend, "
+    "transaction-safe dispatch) and verifies it with a live worker. Give it the absolute path of the "
+    "project (the folder with manage.py). Returns the 11-item checklist report, the run id and how to undo."
+)
 
 
-def as_subgraph():
-    """The compiled five-phase graph (state schema `RunState`), for `parent.add_node("celery", ...)`."""
-    return graph
+def as_subgraph(**defaults: Any) -> CompiledStateGraph:
+    """The public graph; `defaults` are RunOptions (e.g. `interactive=True`) the request's options override."""
+    return build_public_graph(defaults)
 
 
-def subgraph_input(project: str | Path, **options: object) -> RunState:
-    """The input state for a non-interactive run of `as_subgraph()` on `project`."""
-    run_options = RunOptions(project=str(Path(project).resolve()), **options)  # type: ignore[arg-type]
-    return initial_state(new_run_id(), run_options)
+def as_subagent(**defaults: Any) -> dict[str, Any]:
+    """A deep agent's compiled sub-agent spec: `{"name", "description", "runnable"}` (deepagents'
+    CompiledSubAgent). The runnable adds `structured_response` (the report as `as_tool` returns it), which
+    deepagents hands to the parent's model as the `task` tool's result."""
+
+    def with_structured_response(result: dict[str, Any]) -> dict[str, Any]:
+        report = result.get("report")
+        structured = outcome_payload(RunReport.model_validate(report)) if report else None
+        return {**result, "structured_response": structured}
+
+    runnable: Runnable = build_public_graph(defaults) | RunnableLambda(with_structured_response)
+    return {"name": GRAPH_NAME, "description": DESCRIPTION, "runnable": runnable}
 
 
 class IntegrateCeleryArgs(BaseModel):
@@ -40,8 +69,8 @@ class IntegrateCeleryArgs(BaseModel):
     )
 
 
-def as_tool(**defaults: object) -> StructuredTool:
-    """A tool that integrates Celery into a project end to end and returns the checklist report as JSON."""
+def as_tool(**defaults: Any) -> StructuredTool:
+    """A tool that integrates Celery into a project end to end; `defaults` are RunOptions for every call."""
 
     def integrate_celery(
         project_path: str,
@@ -49,35 +78,33 @@ def as_tool(**defaults: object) -> StructuredTool:
         beat: bool | None = None,
         apps: list[str] | None = None,
     ) -> str:
-        options = RunOptions(project=project_path, backend=backend, beat=beat, apps=apps, **defaults)  # type: ignore[arg-type]
+        options = RunOptions.model_validate(
+            {**defaults, "project": project_path, "backend": backend, "beat": beat, "apps": apps}
+            | {"interactive": False}  # a tool call has no one to ask: recommended answers, recorded
+        )
         runner = Runner(options)
         try:
             outcome = runner.start()
         finally:
             runner.close()
-        report = outcome.report
-        if report is None:  # non-interactive runs never stop for questions
-            return json.dumps({"status": "error", "error": "the run stopped for a question"})
-        return json.dumps(
-            {
-                "status": report.status,
-                "passed": f"{report.passed_count}/{len(report.checklist)}",
-                "failed": [
-                    {"item": c.number, "title": c.title, "evidence": c.evidence}
-                    for c in report.checklist
-                    if not c.passed
-                ],
-                "changed_files": report.changed_files,
-                "error": report.error,
-            }
-        )
+        assert outcome.report is not None  # a non-interactive run never stops for a question
+        return json.dumps(outcome_payload(outcome.report))
 
     return StructuredTool.from_function(
         func=integrate_celery,
         name="integrate_celery",
         args_schema=IntegrateCeleryArgs,
-        description=(
-            "Integrate Celery into an existing Django project (celery.py, settings, tasks, result backend) "
-            "and verify it with a live worker. Returns the 11-item checklist outcome as JSON."
-        ),
+        description=DESCRIPTION,
     )
+
+
+def undo_run(run_id: str, home: Path | None = None) -> list[str]:
+    """Restore every file the run changed, byte for byte; returns their paths. Raises ValueError when the
+    run is unknown or was already undone."""
+    journal_dir = run_dir(run_id, home or state_home())
+    if not (journal_dir / "journal.json").exists():
+        raise ValueError(f"No run {run_id} is recorded under {journal_dir.parent}.")
+    journal = Journal.load(journal_dir)
+    if journal.index.status not in APPLIED:
+        raise ValueError(f"Run {run_id} was already undone ({journal.index.status}).")
+    return journal.rollback()

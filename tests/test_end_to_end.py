@@ -68,6 +68,25 @@ def test_run_passes_all_eleven_and_second_run_changes_nothing(
     assert code == 0
     assert second["changed_files"] == []
     assert snapshot(startproject) == after_first
+    # The second run found the tree byte-identical to what the first verified live: it says so, no worker.
+    reused = f"verified live by run {report['run_id']} at "
+    assert [c["evidence"].startswith(reused) for c in live_items(second)] == [True] * 3
+    assert "became ready as djint-" in live_items(second)[1]["evidence"]  # the first run's own evidence
+
+    tasks = startproject / "polls" / "tasks.py"
+    tasks.write_bytes(tasks.read_bytes() + b"\n")  # one byte more: the worker must run again
+    code, third = run_cli([str(startproject)], capsys)
+    assert code == 0, third.get("error")
+    assert not any(c["evidence"].startswith("verified live") for c in live_items(third))
+    assert "became ready as djint-" in live_items(third)[1]["evidence"]
+    code, fourth = run_cli([str(startproject), "--reverify"], capsys)
+    assert code == 0, fourth.get("error")
+    assert not any(c["evidence"].startswith("verified live") for c in live_items(fourth))
+
+
+def live_items(report: dict) -> list[dict]:
+    """Items 7, 10 and 11 of the report's checklist (the ones a live worker proves)."""
+    return [c for c in report["checklist"] if c["number"] in (7, 10, 11)]
 
 
 def test_seed_definition_loaded_unchanged_drives_a_passing_run(

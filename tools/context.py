@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.journal import Journal
-from tools.secret_guard import without_model_keys
+from tools.model_keys import without_model_keys
 
 DocSource = Literal["network", "cache", "bundled"]
 

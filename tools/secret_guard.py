@@ -6,7 +6,8 @@
   the call adds are scanned: a secret the project already had is the user's (hygiene reports it).
 - `.env` files (not `.env.example`, `.env.sample`, `.env.template` or `*-sample`) hold real values: Read,
   Grep and Bash commands that name one are refused, so their contents never enter a model's context.
-- Processes the agent starts get an environment without the agent's own model credentials.
+- Processes the agent starts get an environment without the agent's own model credentials
+  (`tools.model_keys`).
 """
 
 from __future__ import annotations
@@ -17,18 +18,6 @@ from pathlib import Path
 from tools.base import ToolError
 from tools.django_celery.codemods.secret_scan import added_lines, scan_text
 
-MODEL_KEY_VARIABLES = (
-    "OPENAI_API_KEY",
-    "OPENAI_ORG_ID",
-    "OPENAI_ORGANIZATION",
-    "ANTHROPIC_API_KEY",
-    "AZURE_OPENAI_API_KEY",
-    "GOOGLE_API_KEY",
-    "GROQ_API_KEY",
-    "MISTRAL_API_KEY",
-    "LANGSMITH_API_KEY",
-    "LANGCHAIN_API_KEY",
-)
 SAMPLE_MARKERS = ("example", "sample", "template", "dist", "defaults")
 ENV_FILE_IN_COMMAND = re.compile(r"""(?:^|[\s/'"=<>|;&(])(\.env(?:\.[\w.-]+)?)(?=$|[\s'")|;&>])""")
 
@@ -69,8 +58,3 @@ def refuse_secrets(rel: str, original: str, updated: str) -> None:
             'environment variable (os.environ["NAME"] or the settings\' env reader) and put a placeholder '
             "such as myproject_dev_your_key_here in .env.example."
         )
-
-
-def without_model_keys(env: dict[str, str]) -> dict[str, str]:
-    """`env` minus the agent's model credentials: the user's project has no use for them."""
-    return {k: v for k, v in env.items() if k not in MODEL_KEY_VARIABLES}

@@ -18,7 +18,7 @@ from agent.chat.render import print_diff, print_report
 from agent.chat.views import plan_lines, status_lines
 from agent.config import OFFLINE, RunOptions
 from agent.models import ModelConfigError, choose_model
-from agent.runner import saved_state
+from agent.runner import roll_back_unfinished, saved_state
 from agent.session import run_dir
 from tools.journal import Journal
 from tools.run_selection import select_run
@@ -104,9 +104,7 @@ class Actions:
         """Put back the run not yet finished, else the latest run whose changes are still in place."""
         session = self.session
         if session.run_state in ("waiting", "paused") and session.run_id is not None:
-            folder = run_dir(session.run_id, session.home)
-            journal = Journal.load(folder) if (folder / "journal.json").exists() else None
-            restored = journal.rollback() if journal is not None and journal.index.status == "open" else []
+            restored = roll_back_unfinished(session.run_id, session.home)
             session.say(
                 f"Stopped run {session.run_id} and put the project back: restored {len(restored)} file(s)."
             )

@@ -83,7 +83,7 @@ def discover_project(
     for file in env_files:
         if not Path(file).is_file():
             raise DiscoveryError(f"--env-file {file}: no such file. Pass a dotenv file (KEY=value lines).")
-    report = run_probe(choice, base_dir, settings_module, env_files)
+    report = run_probe(choice, root, base_dir, settings_module, env_files)
     existing = _existing_celery(root, base_dir, package_dir, report)
     warnings += _celery_warnings(root, existing)
     styles = dependency_styles(root, base_dir)

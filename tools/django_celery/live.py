@@ -6,10 +6,13 @@ code. Everything runs in the project's interpreter with the verification overlay
 the user's project is left byte-identical: the broker lives in a temp folder unless a real one is given,
 and a SQLite database is verified on a temp copy.
 
-Order, chosen so failures are cheap and clear: overlay -> (migrate the copy | preflight probe: settings,
-INSTALLED_APPS, broker reachable | on the embedded broker, the worker starting) in parallel -> worker
-until "ready." -> client probe (inspect the node, round trip) -> worker stopped in `finally`, with proof
-that no process of its group is left.
+Order, chosen so failures are cheap and clear: overlay -> (migrate the copy | the client session's
+preflight: settings, INSTALLED_APPS, broker reachable | on the embedded broker, the worker starting) in
+parallel -> worker until "ready." -> the same client session (inspect the node, round trip) -> worker
+stopped in `finally`, with proof that no process of its group is left. On the embedded broker the worker
+is killed at once (its broker is a temp folder that is removed next, so nothing can be lost; Celery's own
+warm shutdown spends 2.5 s in billiard's pool join); on a real broker it is told to shut down and allowed
+to, so it removes its own queues and bindings from the user's broker.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.live_beat import BeatOutcome, verify_beat
 from tools.django_celery.live_overlay import BrokerChoiceError, VerificationOverlay, build_overlay, mask_url
 from tools.django_celery.live_worker import CeleryProcess, LiveProcessError, ready_pattern, worker_command
-from tools.django_celery.project_env import base_dir_of, facts_env, run_json_probe, run_manage
+from tools.django_celery.probe_session import ProbeSession
+from tools.django_celery.project_env import base_dir_of, facts_env, run_manage
 from tools.sandbox import resolve_in_project
 
 PROBE = Path(__file__).resolve().parent / "probes" / "verify_client.py"
@@ -87,15 +91,10 @@ class StepTimer:
             self.elapsed[name] = round(time.monotonic() - started, 3)
 
 
-def run_probe(
-    facts: ProjectFacts, overlay: VerificationOverlay, command: str, *args: str, timeout: float
-) -> dict[str, Any]:
-    """Run verify_client.py in the project's interpreter; its JSON answer, or an error payload."""
-    argv = [facts.interpreter, str(PROBE), command, "--app", facts.celery_target]
-    argv += list(args)
-    return run_json_probe(
-        argv, cwd=base_dir_of(facts), env=overlay.env, timeout=timeout, what=f"{command} probe"
-    )
+def client_session(facts: ProjectFacts, overlay: VerificationOverlay) -> ProbeSession:
+    """verify_client.py in the project's interpreter: preflight at once, the round trip when asked."""
+    argv = [facts.interpreter, str(PROBE), "--app", facts.celery_target]
+    return ProbeSession(argv, base_dir_of(facts), overlay.env, "verification client")
 
 
 def installed_apps_check(
@@ -249,36 +248,42 @@ def verify_live(
             return failed_report(mask_url(broker_url or ""), False, str(exc), elapsed_s=timer.elapsed)
         command = worker_command(facts.interpreter, facts.celery_target, overlay.node_prefix, overlay.queue)
         worker = CeleryProcess(command, base_dir_of(facts), overlay.env)
+        client = client_session(facts, overlay)
         started_at = time.monotonic()
-        if overlay.embedded:
-            # Nothing to reach: the worker's ~1 s start-up overlaps migrate and preflight, and is stopped
-            # unused when they find a problem. A real broker is checked first, so an unreachable one
-            # fails in a second without a worker.
-            worker.start()
         try:
+            client.start()
+            if overlay.embedded:
+                # Nothing to reach: the worker's start-up overlaps migrate and preflight, and is stopped
+                # unused when they find a problem. A real broker is checked first, so an unreachable one
+                # fails in a second without a worker.
+                worker.start()
             with timer.step("preflight"):
-                preflight, problem = prepare(facts, overlay, remaining())
-        except BaseException:
-            worker.stop()
-            raise
-        item7 = installed_apps_check(preflight.get("installed_apps"), decisions, facts.settings_module)
-        if problem:
-            worker.stop()
-            masked = mask_url(overlay.broker_url)
-            return failed_report(masked, overlay.embedded, problem, checks=[item7], elapsed_s=timer.elapsed)
-        return run_worker_and_client(facts, decisions, overlay, item7, timer, remaining, worker, started_at)
+                preflight, problem = prepare(facts, overlay, client, remaining())
+            item7 = installed_apps_check(preflight.get("installed_apps"), decisions, facts.settings_module)
+            if problem:
+                worker.stop(kill=True)
+                masked = mask_url(overlay.broker_url)
+                return failed_report(
+                    masked, overlay.embedded, problem, checks=[item7], elapsed_s=timer.elapsed
+                )
+            return run_worker_and_client(
+                facts, decisions, overlay, item7, timer, remaining, worker, started_at, client
+            )
+        finally:
+            worker.stop(kill=True)  # a no-op when it was stopped already
+            client.close()
 
 
 def prepare(
-    facts: ProjectFacts, overlay: VerificationOverlay, timeout: float
+    facts: ProjectFacts, overlay: VerificationOverlay, client: ProbeSession, timeout: float
 ) -> tuple[dict[str, Any], str | None]:
-    """Migrate the SQLite copy and run the preflight probe side by side: (preflight answer, problem).
+    """Migrate the SQLite copy while the client session answers its preflight: (preflight, problem).
 
     Every live step (the worker here, beat later) starts only when the problem is None.
     """
     with ThreadPoolExecutor(max_workers=1) as pool:
         migrating = pool.submit(migrate_copy, facts, overlay, timeout)
-        preflight = run_probe(facts, overlay, "preflight", timeout=timeout)
+        preflight = client.answer(timeout)
         migrate_error = migrating.result()
     return preflight, preflight_problem(preflight, overlay) or migrate_error
 
@@ -302,10 +307,15 @@ def run_worker_and_client(
     remaining: Callable[[], float],
     worker: CeleryProcess,
     started_at: float,
+    session: ProbeSession,
 ) -> LiveReport:
-    """Wait for `worker` (started at `started_at`, or not yet when the broker is real), probe it, stop it."""
+    """Wait for `worker` (started at `started_at`, or not yet when the broker is real), probe it through the
+    client `session`, stop it."""
     command = worker.command
     node, started_in, error, client, trip, beat = None, 0.0, None, {}, None, None
+    # A real broker's worker is asked to shut down (after beat, when beat needs it longer), so it removes its
+    # own queues and bindings there; the embedded broker's is killed: all it could leave is in the temp folder.
+    remote_stop = not overlay.embedded
     try:
         with timer.step("worker_start"):
             if not worker.started:
@@ -314,31 +324,36 @@ def run_worker_and_client(
             node = worker.wait_for(ready_pattern(overlay.node_prefix), remaining(), "its ready line")["node"]
         started_in = time.monotonic() - started_at
         with timer.step("client"):
-            apps = [f"{app.label}={app.module}" for app in facts.apps]
-            shutdown = [] if decisions.beat else ["--shutdown"]  # beat needs the worker a little longer
-            client = run_probe(
-                facts, overlay, "roundtrip", "--node", node, "--queue", overlay.queue, *shutdown,
-                "--timeout", f"{min(remaining(), 20):.0f}", "--apps", *apps, timeout=remaining(),
-            )  # fmt: skip
+            request = {
+                "node": node,
+                "queue": overlay.queue,
+                "apps": [f"{app.label}={app.module}" for app in facts.apps],
+                "timeout": round(min(remaining(), 20)),
+                "shutdown": remote_stop and not decisions.beat,
+            }
+            client = session.answer(remaining(), request)
             trip = roundtrip_of(client, worker, remaining())
         if decisions.beat and trip is not None:
             with timer.step("beat"):
                 task_args = [1] if trip.task == "celery.accumulate" else []
                 beat = verify_beat(
-                    facts, overlay, worker, trip.task, task_args, trip.task_id, node, min(remaining(), 30)
-                )
+                    facts, overlay, worker, trip.task, task_args, trip.task_id,
+                    node if remote_stop else None, min(remaining(), 30),
+                )  # fmt: skip
     except LiveProcessError as exc:
         error = f"the worker {exc}"
     finally:
         with timer.step("stop"):
             asked_to_stop = client.get("shutdown_sent") or (beat is not None and beat.shutdown_sent)
-            leftover = worker.stop(settle=SHUTDOWN_SETTLE_S if asked_to_stop else 0.0)
+            leftover = worker.stop(settle=SHUTDOWN_SETTLE_S if asked_to_stop else 0.0, kill=not remote_stop)
     tail = worker.tail()
     if leftover:
         error = (error + "; " if error else "") + f"worker processes {leftover} survived SIGKILL"
     stopped = f"stopped by {worker.stopped_by}"
     if asked_to_stop and worker.stopped_by.startswith("no signal"):
         stopped = "stopped by a remote shutdown command"
+    elif not remote_stop:
+        stopped += " to its process group (embedded broker: nothing of it outlives the temp folder)"
     if node and not leftover:
         item10 = result(
             "worker_starts",

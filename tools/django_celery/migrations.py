@@ -15,9 +15,10 @@ from pathlib import Path
 from agent.checklist import CheckResult, result
 from tools.base import ToolError
 from tools.context import ToolContext
+from tools.django_celery.answer_memo import answer_key, remembered
 from tools.django_celery.codemods.installed_apps import celery_apps
 from tools.django_celery.facts import Decisions, ProjectFacts
-from tools.django_celery.project_env import run_manage
+from tools.django_celery.project_env import base_dir_of, facts_env, run_manage
 from tools.sandbox import PathEscapeError, relative_to_project, resolve_in_project
 
 PLAN_LINE = re.compile(r"^\[(?P<state>[ X-])\]\s+(?P<label>\w+)\.(?P<name>\S+)")
@@ -41,7 +42,23 @@ def _fix_hint(output: str, facts: ProjectFacts) -> str:
 
 
 def migration_plan(facts: ProjectFacts) -> list[tuple[str, str, bool]]:
-    """(app label, migration name, applied) for every migration of the installed apps, in plan order."""
+    """(app label, migration name, applied) for every migration of the installed apps, in plan order.
+
+    A SQLite database inside the project is part of the project's content digest, so its plan is asked
+    again only when a file (the database included) changed; any other database can change behind the
+    tree's back (a `migrate` run by a Bash command), so its plan is always asked afresh.
+    """
+    if _project_sqlite_file(facts) is None:
+        return _showmigrations_plan(facts)
+    root = Path(facts.root).resolve()
+    key, tree = answer_key(
+        "migration plan", facts.interpreter, root, facts_env(facts), facts.env_files,
+        str(base_dir_of(facts)), facts.settings_module,
+    )  # fmt: skip
+    return remembered(key, tree, root, lambda: _showmigrations_plan(facts))
+
+
+def _showmigrations_plan(facts: ProjectFacts) -> list[tuple[str, str, bool]]:
     process = run_manage(facts, "showmigrations", "--plan", timeout=180)
     if process.returncode != 0:
         output = _tail(process)

@@ -16,7 +16,7 @@ from typing import Any
 from dotenv import dotenv_values
 
 from tools.django_celery.facts import ProjectFacts
-from tools.secret_guard import without_model_keys
+from tools.model_keys import without_model_keys
 
 
 def project_process_env(

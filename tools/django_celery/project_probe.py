@@ -14,9 +14,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from tools.django_celery.answer_memo import answer_key, remembered
 from tools.django_celery.discovery_error import DiscoveryError
 from tools.django_celery.interpreter import InterpreterChoice
 from tools.django_celery.project_env import project_process_env, result_payload
+from tools.lifetime import die_with_parent
 
 PROBE_SCRIPT = Path(__file__).resolve().parent / "probes" / "inspect_project.py"
 PROBE_TIMEOUT = 120.0
@@ -61,19 +63,35 @@ class ProbeReport(BaseModel):
 
 
 def run_probe(
-    choice: InterpreterChoice, base_dir: Path, settings_module: str, env_files: list[str] | None = None
+    choice: InterpreterChoice,
+    root: Path,
+    base_dir: Path,
+    settings_module: str,
+    env_files: list[str] | None = None,
 ) -> ProbeReport:
-    """Load the settings in the project's interpreter, from the folder holding manage.py."""
+    """Load the settings in the project's interpreter, from the folder holding manage.py (asked again only
+    when the project's files, the interpreter's packages or the environment changed since the last time)."""
+    env = project_process_env(choice.path, base_dir, settings_module, env_files=env_files)
+    key, tree = answer_key(
+        "discovery probe", str(choice.path), root, env, env_files or [], str(base_dir), settings_module
+    )
+    return remembered(key, tree, root, lambda: _probe(choice, base_dir, settings_module, env))
+
+
+def _probe(
+    choice: InterpreterChoice, base_dir: Path, settings_module: str, env: dict[str, str]
+) -> ProbeReport:
     command = [str(choice.path), "-B", str(PROBE_SCRIPT)]
     try:
         done = subprocess.run(
             command,
             cwd=base_dir,
-            env=project_process_env(choice.path, base_dir, settings_module, env_files=env_files),
+            env=env,
             capture_output=True,
             text=True,
             timeout=PROBE_TIMEOUT,
             stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,  # also when asked by a prefetch the run no longer waits for
         )
     except subprocess.TimeoutExpired as exc:
         raise DiscoveryError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import libcst as cst
@@ -44,8 +45,7 @@ class PythonFile:
 
     @classmethod
     def parse(cls, rel: str, text: str) -> PythonFile:
-        wrapper = MetadataWrapper(parse(text, rel))
-        return cls(rel, text, wrapper.module, dict(wrapper.resolve(PositionProvider)))
+        return _parsed(rel, text)
 
     @classmethod
     def read(cls, reader: Reader, rel: str) -> PythonFile | None:
@@ -58,6 +58,15 @@ class PythonFile:
 
     def where(self, node: cst.CSTNode) -> str:
         return f"{self.rel}:{self.line(node)}"
+
+
+@lru_cache(maxsize=512)
+def _parsed(rel: str, text: str) -> PythonFile:
+    """Parse once per (path, text): a run reads the same settings and celery.py in preflight, setup, add-backend
+    and every static check, and a libcst parse with positions costs 5-20 ms a file. Safe to share: libcst
+    trees are immutable and nothing writes to a PythonFile."""
+    wrapper = MetadataWrapper(parse(text, rel))
+    return PythonFile(rel, text, wrapper.module, dict(wrapper.resolve(PositionProvider)))
 
 
 def module_file(base_dir: str, dotted: str, reader: Reader) -> str | None:

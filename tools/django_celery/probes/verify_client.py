@@ -1,14 +1,19 @@
 """Client side of live verification, run in the user's project interpreter with the overlay settings.
 
 The agent never imports the user's code, so everything that needs Django or the project's Celery app
-happens here, in a subprocess. Two commands, each printing exactly one line `DJINT_RESULT <json>`:
+happens here, in a subprocess that stays up for two steps, each answered with exactly one line
+`DJINT_RESULT <json>`:
 
-- `preflight`: load the settings, read INSTALLED_APPS, load the project's Celery app, report the broker
-  and result backend it really uses, and check that the broker (and a Redis result backend) answers. It
-  runs before any worker is started, so an unreachable broker is reported in about a second.
-- `roundtrip`: ask the live worker (by node name, stopping at its first reply) which tasks it registered,
+- `preflight` (at once): load the settings, read INSTALLED_APPS, load the project's Celery app, report the broker
+  and result backend it really uses, and check that the broker (and a Redis result backend) answers. On a
+  real broker it runs before any worker is started, so an unreachable broker is reported in about a second.
+- `roundtrip` (when the parent sends one JSON line on stdin: node, queue, apps, timeout, shutdown): ask the
+  live worker (by node name, stopping at its first reply) which tasks it registered,
   send one task that needs no arguments to the verification queue, wait for its result, check the result
   backend stored it, and remove what the round trip left behind (TaskResult row, Redis result key).
+
+One process for both, started beside the worker, so the worker's start-up overlaps this probe's own: one
+interpreter and one django.setup() instead of two, the second of which used to wait for the worker.
 
 Only the standard library, Django and Celery (with kombu) are used: the project has those already.
 Kept compatible with old interpreters (no match statements, no runtime `X | Y` annotations).
@@ -259,22 +264,35 @@ def failure_hint(status: str, value: object) -> str:
     return hint
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("command", choices=["preflight", "roundtrip"])
-    parser.add_argument("--app", required=True, help="what `celery -A` takes: the app's package or module")
-    parser.add_argument("--node", help="full node name of the live worker")
-    parser.add_argument("--queue", help="the verification queue the worker consumes")
-    parser.add_argument("--apps", nargs="*", default=[], help="label=module of every local app")
-    parser.add_argument("--timeout", type=float, default=20.0)
-    parser.add_argument("--shutdown", action="store_true", help="stop the worker after the round trip")
-    args = parser.parse_args()
+def session(args: argparse.Namespace) -> None:
+    """Preflight now; the round trip when the parent sends the worker's node (EOF: nothing more to do)."""
     report: dict = {"ok": False}
     try:
-        (preflight if args.command == "preflight" else roundtrip)(args, report)
+        preflight(args, report)
     except Exception:
         report["error"] = error_tail()
     emit(report)
+    line = sys.stdin.readline()
+    if not line.strip() or not report["ok"]:
+        return
+    for key, value in json.loads(line).items():
+        setattr(args, key, value)
+    report = {"ok": False}
+    try:
+        roundtrip(args, report)
+    except Exception:
+        report["error"] = error_tail()
+    emit(report)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--app", required=True, help="what `celery -A` takes: the app's package or module")
+    args = parser.parse_args()
+    # Set by the parent's request line: node (the live worker's full name), queue (the verification
+    # queue it consumes), apps (label=module of every local app), timeout, shutdown (stop it afterwards).
+    args.node, args.queue, args.apps, args.timeout, args.shutdown = None, None, [], 20.0, False
+    session(args)
 
 
 if __name__ == "__main__":
