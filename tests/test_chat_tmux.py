@@ -71,8 +71,9 @@ def test_a_whole_integration_in_the_terminal_then_diff_and_undo(startproject: Pa
     assert snapshot(startproject) != before
 
     chat.type("/diff")
-    screen = chat.wait_for("+++ b/mysite/celery.py")
-    assert "Changes of run " in screen and "+from .celery import app as celery_app" in screen
+    screen = chat.wait_for("Binary file db.sqlite3 changed")  # the diff's last file
+    assert "Changes of run " in screen and "+++ b/mysite/celery.py" in screen
+    assert "+from .celery import app as celery_app" in screen
     chat.type("/undo")
     chat.wait_for("Undid run ")
     assert snapshot(startproject) == before

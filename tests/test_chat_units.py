@@ -5,6 +5,7 @@ conversation file, and the SSE stream the scripted server sends."""
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from agent.chat.commands import CommandError, CommandLine, completions, parse_command, run_options_for
 from agent.chat.conversation import Conversation
+from agent.chat.interrupt import CtrlCLatch
 from agent.chat.replies import Answer, read_reply
 from agent.chat.views import plan_lines, status_lines
 from agent.executor import execute_calls
@@ -265,3 +267,23 @@ def test_a_completion_streams_as_events_that_reassemble_to_it() -> None:
         chunks[-1]["usage"]["total_tokens"] == 15
         and chunks[-2]["choices"][0]["finish_reason"] == "tool_calls"
     )
+
+
+# ----- Ctrl-C ---------------------------------------------------------------------------------------------
+class LosesTheInterrupt:
+    """Where Python cannot raise (here a finaliser; in a run, an at-fork callback of a forking subprocess)."""
+
+    def __del__(self) -> None:
+        signal.raise_signal(signal.SIGINT)
+
+
+def test_a_ctrl_c_python_loses_is_raised_again_at_the_next_event(capsys: pytest.CaptureFixture[str]) -> None:
+    latch = CtrlCLatch()
+    with latch:
+        LosesTheInterrupt()  # the KeyboardInterrupt raised in __del__ is "ignored" by Python
+        with pytest.raises(KeyboardInterrupt):
+            latch.check()
+    assert "Exception ignored" not in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with latch:
+        latch.check()  # a new step starts with no press

@@ -9,12 +9,27 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 
 TMUX = shutil.which("tmux")
 NO_TMUX = "tmux is not installed: `apt-get install -y tmux` (.ci/run installs it when missing)"
+EXITED = "[program exited with status "
+# Runs the program and prints its exit status in the pane: tmux, loaded, can take long to notice that a
+# pane's process ended. Ctrl-C reaches the program (SIGINT restored to default in it), never the wrapper.
+WRAPPER = f"""
+import signal, subprocess, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+status = subprocess.call(sys.argv[1:], preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+print("{EXITED}%d]" % status, flush=True)
+time.sleep(600)
+"""
+
+
+# Set before the program starts: its size from the first moment, all of its output kept.
+CONFIG = "set -g default-size {width}x{height}\nset -g history-limit 20000\n"
 
 
 class Pane:
@@ -23,20 +38,18 @@ class Pane:
     ):
         assert TMUX is not None, NO_TMUX
         self.socket = f"djint-test-{uuid.uuid4().hex[:8]}"
+        self.config = cwd / f".{self.socket}.conf"
+        self.config.write_text(CONFIG.format(width=width, height=height))
         self.name = "chat"
         variables = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
         self._tmux(
             "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), "-c", str(cwd),
-            *variables, "--", *command,
+            *variables, "--", sys.executable, "-c", WRAPPER, *command,
         )  # fmt: skip
-        self._tmux("set-option", "-t", self.name, "remain-on-exit", "on")
-        self._tmux("set-option", "-t", self.name, "history-limit", "20000")
 
     def _tmux(self, *args: str) -> str:
-        result = subprocess.run(
-            [TMUX, "-L", self.socket, *args], capture_output=True, text=True, check=True, env=os.environ
-        )
-        return result.stdout
+        command = [TMUX or "tmux", "-f", str(self.config), "-L", self.socket, *args]
+        return subprocess.run(command, capture_output=True, text=True, check=True, env=os.environ).stdout
 
     def type(self, text: str) -> None:
         """Type `text` and press Enter, as a person would."""
@@ -65,18 +78,10 @@ class Pane:
             time.sleep(0.1)
 
     def exit_status(self, timeout: float = 20.0) -> int:
-        """The program's exit status, once it has ended."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            dead, _, status = (
-                self._tmux("display-message", "-p", "-t", self.name, "#{pane_dead} #{pane_dead_status}")
-                .strip()
-                .partition(" ")
-            )
-            if dead == "1":
-                return int(status)
-            time.sleep(0.1)
-        raise AssertionError(f"the program did not end within {timeout} s. Screen:\n{self.text()[-3000:]}")
+        """The program's exit status, once it has ended (as the wrapper prints it)."""
+        screen = self.wait_for(EXITED, timeout)
+        return int(screen.rsplit(EXITED, 1)[1].split("]", 1)[0])
 
     def close(self) -> None:
         subprocess.run([TMUX or "tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
+        self.config.unlink(missing_ok=True)

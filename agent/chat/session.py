@@ -22,6 +22,7 @@ from agent.chat.actions import Actions
 from agent.chat.commands import ADD_BACKEND, SETUP, CommandError, CommandLine, parse_command, run_options_for
 from agent.chat.conversation import Conversation
 from agent.chat.free_text import FreeTextConversation
+from agent.chat.interrupt import CtrlCLatch
 from agent.chat.render import RunView, print_report
 from agent.chat.replies import Answer, approval_lines, is_approval, question_lines, read_reply
 from agent.config import RunOptions
@@ -64,6 +65,7 @@ class ChatSession:
         self.run_state = "none"  # none | waiting (at a question) | paused | finished
         self.last_report: RunReport | None = None
         self.leaving = False
+        self.ctrl_c = CtrlCLatch()
         self.actions = Actions(self)
 
     # ----- output -----------------------------------------------------------------------------------
@@ -154,12 +156,12 @@ class ChatSession:
         try:
             runner = Runner(
                 options,
-                progress=self.view.progress,
+                progress=self._progress,
                 model=self.model,
                 model_label="scripted model" if self.model is not None else None,
                 run_id=run_id,
                 home=self.home,
-                on_text=self.view.text,
+                on_text=self._text,
                 pause_on_interrupt=True,
             )
         except ValueError as exc:  # a broken definition or model setting, the project locked by another run
@@ -167,6 +169,14 @@ class ChatSession:
             return None
         self.runner, self.run_id, self.run_state = runner, runner.run_id, "waiting"
         return runner
+
+    def _progress(self, event: str, data: dict[str, Any]) -> None:
+        self.ctrl_c.check()
+        self.view.progress(event, data)
+
+    def _text(self, piece: str) -> None:
+        self.ctrl_c.check()
+        self.view.text(piece)
 
     def drive(self, step: Callable[[], RunOutcome]) -> None:
         """Run until the run ends, or stops: Ctrl-C, /exit or /undo at a question."""
@@ -183,7 +193,8 @@ class ChatSession:
     def _step(self, step: Callable[[], RunOutcome]) -> RunOutcome | None:
         self.run_state = "waiting"
         try:
-            return step()
+            with self.ctrl_c:
+                return step()
         except KeyboardInterrupt:
             self.view.stop()
             self.pause("Stopped")
