@@ -8,6 +8,7 @@ when there is one, else the newest run that changed something, passed-over runs 
 from __future__ import annotations
 
 import json
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -219,4 +220,4 @@ class Actions:
         if payload.get("tool") in ("Write", "Edit") and preview.startswith(("---", "+++")):
             print_diff(self.session.console, preview)
         elif preview:
-            self.session.say(preview, "dim")
+            self.session.say(textwrap.indent(preview, "  "), "dim")
