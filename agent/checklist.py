@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
+
+from tools.secret_guard import mask_url_passwords
 
 Phase = Literal["discovery", "analysis", "planning", "implementation", "verification"]
 PHASES: tuple[Phase, ...] = ("discovery", "analysis", "planning", "implementation", "verification")
@@ -20,6 +22,12 @@ class CheckResult(BaseModel):
     title: str
     passed: bool
     evidence: str  # what was looked at and what was found, specific enough to act on
+
+    @field_validator("evidence")
+    @classmethod
+    def _no_password(cls, evidence: str) -> str:
+        """Evidence quotes the user's code; a URL password in it is masked before it is shown or stored."""
+        return mask_url_passwords(evidence)
 
 
 class ChecklistItem(BaseModel):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -226,29 +228,41 @@ def drive(runner: Runner, console: Console, outcome: RunOutcome) -> RunReport:
     return outcome.report
 
 
-def prefetch_discovery(options: RunOptions) -> None:
+def prefetch_discovery(options: RunOptions) -> threading.Thread:
     """Ask discovery's question of the project's interpreter now, while the runtime below is still being
     imported (about a second): discovery then finds the answer ready, the same question on the same files."""
     from tools.django_celery.answer_memo import prefetch
     from tools.django_celery.discovery import discover_project
 
     project = Path(options.project)
-    prefetch(lambda: discover_project(project, options.python, options.settings_module, options.env_files))
+    return prefetch(
+        lambda: discover_project(project, options.python, options.settings_module, options.env_files)
+    )
 
 
 def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | None = None) -> int:
-    prefetch_discovery(options)
+    """Run (or resume) one integration at the terminal: the project session discovery's prefetch starts
+    serves the whole run and ends with it."""
+    from tools.django_celery.project_session import project_sessions
+
+    with project_sessions():
+        return _execute(options, as_json, verbose, runner_id)
+
+
+def _execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | None) -> int:
+    prefetching = prefetch_discovery(options)
     from agent.console import Console
     from agent.definition import DefinitionError
     from agent.models import ModelConfigError
     from agent.plugins import context_warnings
-    from agent.runner import Runner
+    from agent.runner import NothingToResume, Runner
 
     console = Console(stream=sys.stderr if as_json else sys.stdout, verbose=verbose)
     try:
         runner = Runner(options, progress=console.progress, run_id=runner_id)
     except (DefinitionError, ModelConfigError, ValueError) as exc:
         print(f"django-integrator: {exc}", file=sys.stderr)
+        prefetching.join()  # its probe must not outlive the command when main() is called in-process
         return EXIT_INPUT
     for warning in context_warnings(runner.context, options):
         print(f"django-integrator: warning: {warning}", file=sys.stderr)
@@ -262,16 +276,24 @@ def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | 
     )
     try:
         report = drive(runner, console, runner.start() if runner_id is None else runner.resume())
+    except NothingToResume as exc:
+        print(f"django-integrator: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         console.line("\nInterrupted: the project was put back exactly as it was.")
         return 130
     finally:
         runner.close()
+    bad_input = (
+        report.status == "error" and report.usage.get("model_calls", 0) == 0 and not report.changed_files
+    )
     if as_json:
         print(report.model_dump_json(indent=2))
+    elif bad_input:  # nothing was reached: the checklist would be eleven "not reached" lines around the error
+        print(f"django-integrator: {report.error} (Nothing was changed.)", file=sys.stderr)
     else:
         console.report(report)
-    if report.status == "error" and report.usage.get("model_calls", 0) == 0 and not report.changed_files:
+    if bad_input:
         return EXIT_INPUT
     return EXIT_PASSED if report.status == "passed" else EXIT_FAILED
 
@@ -279,7 +301,9 @@ def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | 
 def _undo(path: Path, run_id: str | None) -> int:
     from tools.journal import state_home
     from tools.run_selection import select_run
+    from tools.scratch import sweep_stale_scratch
 
+    sweep_stale_scratch()  # temp folders of runs that were killed
     selected = select_run(path, run_id)
     if selected is None and run_id is not None:
         print(f"django-integrator: no run {run_id} recorded for {path.resolve()}.", file=sys.stderr)
@@ -335,6 +359,22 @@ def _runs(path: Path) -> int:
     return EXIT_PASSED
 
 
+def console_main() -> None:
+    """The `django-integrator` command: `main()`; after a `run` or `resume`, the process then ends at once.
+
+    By then everything the run writes is closed (transcript lines, checkpoints, journal, the project's
+    processes), and tearing down the interpreter's modules (LangChain, LangGraph, libcst, pydantic) would
+    only add 0.1 s of CPU after the report is printed. Other commands exit normally: the eval commands
+    remove their fixtures in atexit handlers.
+    """
+    code = main()
+    if sys.argv[1:2] in (["run"], ["resume"]):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "undo":
@@ -357,10 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         return _audit(args)
     project = Path(args.path)
     if not project.is_dir():
-        print(
-            f"django-integrator: {project} is not a folder. Pass the path of your Django project.",
-            file=sys.stderr,
-        )
+        print(f"django-integrator: {not_a_folder(project)}", file=sys.stderr)
         return EXIT_INPUT
     if args.command == "chat":
         from agent.chat import chat
@@ -371,6 +408,16 @@ def main(argv: list[str] | None = None) -> int:
     if interactive and options.settings_module is None:
         options.settings_module = _ask_settings_module(project)
     return execute(options, args.json, args.verbose)
+
+
+def not_a_folder(path: Path) -> str:
+    """Why `path` cannot be the project, and what to pass instead."""
+    if path.exists():
+        return (
+            f"{path} is a file, not a folder. Pass the folder that holds your Django project's manage.py "
+            f"(perhaps {path.resolve().parent})."
+        )
+    return f"{path} does not exist. Pass the path of your Django project (the folder with manage.py)."
 
 
 def _ask_settings_module(project: Path) -> str | None:
@@ -403,10 +450,7 @@ def _audit(args: argparse.Namespace) -> int:
 
     project = Path(args.path)
     if not project.is_dir():
-        print(
-            f"django-integrator: {project} is not a folder. Pass the path of your Django project.",
-            file=sys.stderr,
-        )
+        print(f"django-integrator: {not_a_folder(project)}", file=sys.stderr)
         return EXIT_INPUT
     options = RunOptions(
         project=str(project.resolve()),

@@ -84,8 +84,16 @@ class Console:
         if failed or data["name"] in ("AskUserQuestion", "SlashCommand", "WebFetch"):
             self.line(self.paint(f"        {first[:140]}", RED if failed else DIM))
 
-    def _on_gate_start(self, data: dict[str, Any]) -> None:
-        if data["phase"] == "verification":
+    def _on_live(self, data: dict[str, Any]) -> None:
+        if data["reused_from"]:
+            self.line(
+                self.paint(
+                    f"    gate: reusing the live checks of run {data['reused_from']} (identical tree; "
+                    "--reverify starts a worker)",
+                    DIM,
+                )
+            )
+        else:
             self.line(self.paint("    gate: starting a Celery worker to verify (a few seconds)…", DIM))
 
     def _on_gate(self, data: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from typing import Literal
 
 from agent.config import RunOptions
 from tools.django_celery.facts import Decisions, ProjectFacts, ResultBackend
+from tools.django_celery.task_modules import tasks_module_owners
 
 Topic = Literal[
     "task_apps",
@@ -69,8 +70,10 @@ def initial_decisions(facts: ProjectFacts, options: RunOptions) -> Decisions:
             )
         task_apps, sources["task_apps"] = list(options.apps), "flag"
     else:
-        with_tasks = [a.label for a in facts.apps if a.has_tasks_module]
-        task_apps = with_tasks or local_labels
+        # apps whose tasks.py is another queue's (django-q, huey, rq functions) never get Celery's
+        owners = tasks_module_owners(facts)
+        with_tasks = [label for label, owner in owners.items() if owner == "celery"]
+        task_apps = with_tasks or [label for label in local_labels if owners.get(label) != "other"]
         sources["task_apps"] = "existing" if with_tasks else "default"
 
     existing_backend = _existing_backend(facts)

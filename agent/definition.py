@@ -44,7 +44,13 @@ _SLASH_MENTION = re.compile(r"(?<![\w/.:])/[a-z0-9][\w-]*:[\w-]+")
 def load_definition(path: Path, project_root: Path | None = None) -> AgentDefinition:
     """Read and validate a definition; includes resolve beside the file, in the project, then in prompts/."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = "no such file" if isinstance(exc, FileNotFoundError) else f"it cannot be read ({exc})"
+        raise DefinitionError(
+            path, 0, problem, "Pass --definition with an agent definition file (UTF-8 markdown), or omit it"
+        ) from exc
     frontmatter, body, body_line = _split_frontmatter(path, text)
     meta = _read_frontmatter(path, frontmatter)
     includes: list[Path] = []

@@ -14,7 +14,7 @@ class DefinitionError(ValueError):
     """A definition that cannot be loaded; the message names the file, the line, the problem and the fix."""
 
     def __init__(self, path: Path | str, line: int, problem: str, fix: str) -> None:
-        super().__init__(f"{path}:{line}: {problem}. {fix}")
+        super().__init__(f"{path}{f':{line}' if line else ''}: {problem}. {fix}")  # line 0: the whole file
         self.path = Path(path)
         self.line = line
 

@@ -23,6 +23,7 @@ from agent.permissions import Permissions
 from agent.transcript import TranscriptWriter
 from tools.base import clip
 from tools.context import AnswerRecord, ToolContext
+from tools.secret_guard import mask_url_passwords
 
 ASK_TOOL = "AskUserQuestion"
 FINISH_TOOL = "finish_phase"
@@ -119,7 +120,7 @@ def execute_calls(
         transcript.write("tool_call", phase=phase, id=call["id"], name=call["name"], args=call["args"])
         verdict = (approvals or {}).get(call["id"])
         content, failed = _execute_one(call, tools, permissions, ctx, answers, outcome, verdict)
-        content = clip(content, ctx.output_limit)
+        content = mask_url_passwords(clip(content, ctx.output_limit))  # the model never sees a password
         transcript.write("tool_result", phase=phase, id=call["id"], name=call["name"], content=content)
         outcome.messages.append(_message(call["id"], call["name"], content, failed))
     order = {c["id"]: i for i, c in enumerate(calls)}

@@ -44,6 +44,7 @@ from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.project_tests import run_project_tests
 from tools.journal import Journal
 from tools.registry import build_tools
+from tools.secret_guard import mask_url_passwords
 
 TRUNCATED_NOTE = (
     "Your last reply was cut off by the token limit before it was complete. Continue with a shorter reply: "
@@ -53,9 +54,12 @@ TRUNCATED_NOTE = (
 
 def run_facts(state: RunState) -> dict[str, Any]:
     """The compact facts a phase's model sees: project facts, decisions and the invocation arguments."""
+    decisions = dict(state.get("decisions") or {})
+    if decisions.get("broker_url"):  # a --broker URL's password is for the worker, never for the model
+        decisions["broker_url"] = mask_url_passwords(decisions["broker_url"])
     return {
         "facts": state.get("facts"),
-        "decisions": state.get("decisions"),
+        "decisions": decisions if state.get("decisions") is not None else None,
         "arguments": RunOptions.model_validate(state["options"]).arguments,
     }
 
@@ -95,7 +99,7 @@ def _discover(state: RunState, context: RunContext) -> dict[str, Any]:
         root, Path(options.python) if options.python else None, options.settings_module, options.env_files
     )
     decisions = initial_decisions(facts, options)
-    preflight(facts, decisions)
+    preflight(facts, decisions, options.interactive)
     context.progress(
         "facts", {"facts": facts.model_dump(mode="json"), "decisions": decisions.model_dump(mode="json")}
     )

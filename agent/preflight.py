@@ -4,29 +4,37 @@ A run that finds out in verification that the broker is down, or in implementati
 read-only, has already spent minutes and changed files it must then put back; worse, it ends as "the run
 failed" (exit 1) when the problem is the input (exit 2). Each check here raises a `DiscoveryError` naming
 the problem and the fix, while the project is still untouched. (A password already in the project's
-settings is not refused: it is reported with file:line, and removed with --fix-url-passwords.)
+settings is not refused: it is reported with file:line, and removed with --fix-url-passwords; only a bare
+literal URL with a password stops a run that cannot ask, because checklist item 9 cannot pass with it.)
 
 - a module or package named `celery` importable from the project (it shadows the library);
 - a file or folder the integration writes that is read-only, or a symlink that leaves the project;
 - a broker URL that does not answer, or answers as something else (a port in use by another program);
 - a database server that refuses connections;
-- any edit the setup's codemods cannot make (the same code, run in memory: nothing is written).
+- any edit the setup's codemods cannot make (the same code, run in memory: nothing is written);
+- in a run that cannot ask, a broker/backend URL written in the settings with its password, without
+  --fix-url-passwords (the password would stay in the repository and item 9 would fail after every write).
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import stat
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from tools.base import ToolError
+from tools.django_celery.codemods.settings_chain import project_chain
+from tools.django_celery.codemods.source import disk_reader
+from tools.django_celery.codemods.url_passwords import has_url_password
 from tools.django_celery.discovery_error import DiscoveryError
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.live_overlay import BrokerChoiceError, check_broker_scheme, mask_url
 from tools.django_celery.project_env import base_dir_of, facts_env
 from tools.django_celery.setup import plan_setup
+from tools.secret_guard import mask_url_passwords
 
 CONNECT_TIMEOUT = 3.0
 DATABASE_TIMEOUT = 30.0
@@ -37,10 +45,12 @@ _DEFAULT_PORTS = {"redis": 6379, "amqp": 5672}
 _SCHEME_KIND = {"redis": "redis", "rediss": "redis", "amqp": "amqp", "pyamqp": "amqp"}
 
 
-def preflight(facts: ProjectFacts, decisions: Decisions) -> None:
+def preflight(facts: ProjectFacts, decisions: Decisions, interactive: bool = False) -> None:
     """Raise DiscoveryError for the first input problem found; return when the run may start writing."""
     root = Path(facts.root).resolve()
     _no_celery_shadow(facts)
+    if not interactive and not decisions.fix_url_passwords:
+        _no_password_literal(facts, root)
     _links_stay_inside(facts, root)
     _writable(facts, decisions, root)
     if decisions.broker_url:
@@ -49,7 +59,7 @@ def preflight(facts: ProjectFacts, decisions: Decisions) -> None:
     try:
         plan_setup(root, facts, decisions.model_copy(deep=True))
     except ToolError as exc:
-        raise DiscoveryError(f"{exc} (nothing was changed)") from exc
+        raise DiscoveryError(str(exc)) from exc  # the CLI adds that nothing was changed
 
 
 def _no_celery_shadow(facts: ProjectFacts) -> None:
@@ -63,6 +73,20 @@ def _no_celery_shadow(facts: ProjectFacts) -> None:
             "so `from celery import Celery` would import your code. Rename it (e.g. to `tasks_app` or "
             "`config`, and update its imports), then run again."
         )
+
+
+def _no_password_literal(facts: ProjectFacts, root: Path) -> None:
+    """A URL with a password assigned as a literal (not read from the environment) to a Celery URL setting."""
+    chain = project_chain(facts, disk_reader(root))
+    for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "BROKER_URL", "CELERY_RESULT_BACKEND_URL"):
+        for assignment in chain.assignments(name):
+            if has_url_password(assignment.code) and not chain.reads_environment(assignment.value):
+                raise DiscoveryError(
+                    f"{assignment.where}: {name} is written with its password ({mask_url_passwords(assignment.code)})"
+                    ": the password stays in your repository and checklist item 9 (no secrets, URLs from the "
+                    "environment) cannot pass. Run again with --fix-url-passwords (the URL is read from the "
+                    "environment, its password left out; put the real URL in .env), or make that change yourself."
+                )
 
 
 def _links_stay_inside(facts: ProjectFacts, root: Path) -> None:
@@ -86,13 +110,21 @@ def _writable(facts: ProjectFacts, decisions: Decisions, root: Path) -> None:
     files = {root / facts.installed_apps_file, root / facts.celery_settings_file}
     for path in sorted(folders) + sorted(files):
         is_folder = path in folders
-        if path.exists() and not os.access(path, os.W_OK | (os.X_OK if is_folder else 0)):
+        if path.exists() and _read_only(path, is_folder):
             kind = "folder" if is_folder else "file"
             raise DiscoveryError(
                 f"The {kind} {path} is read-only, and the integration has to "
                 f"{'add files to' if is_folder else 'edit'} it. Make it writable "
                 f"(chmod u+w {path}) and run again."
             )
+
+
+def _read_only(path: Path, is_folder: bool) -> bool:
+    """Not writable by this user, or marked read-only by its mode: root may write a 0444 file, but a user who
+    took every write bit away has said the file is not to be changed, and the run must respect that."""
+    if not os.access(path, os.W_OK | (os.X_OK if is_folder else 0)):
+        return True
+    return stat.S_IMODE(path.stat().st_mode) & 0o222 == 0
 
 
 def _broker_answers(url: str) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from tools.lifetime import process_alive
+
 
 class ProjectLocked(ValueError):
     """Another live run holds the project; the message names it and the fix."""
@@ -32,16 +34,6 @@ def lock_path(home: Path, project: Path) -> Path:
     """The lock of this project (one file per resolved project path) under the state folder."""
     digest = hashlib.sha256(str(project.resolve()).encode()).hexdigest()[:16]
     return home / "locks" / f"{digest}.json"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
 
 
 def _read(path: Path) -> LockHolder | None:
@@ -71,7 +63,7 @@ class RunLock:
                 descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
             except FileExistsError:
                 current = _read(path)
-                if current is not None and _alive(current.pid):
+                if current is not None and process_alive(current.pid):
                     raise ProjectLocked(
                         f"{holder.project} is being integrated by run {current.run_id} (pid {current.pid}, "
                         f"started {time.strftime('%H:%M:%S', time.localtime(current.started_at))}); "

@@ -26,7 +26,9 @@ from agent.report import RunReport
 from agent.run_lock import RunLock
 from agent.session import build_context, run_dir, write_header
 from agent.state import ProgressCallback
+from tools.django_celery.project_session import project_sessions
 from tools.journal import Journal, state_home
+from tools.scratch import sweep_stale_scratch
 
 RECURSION_LIMIT = 1_000
 
@@ -45,6 +47,10 @@ def saved_state(run_id: str, home: Path | None = None) -> dict[str, Any]:
         snapshot = graph.get_state({"configurable": {"thread_id": run_id}}, subgraphs=True)
         inner = [task.state.values for task in snapshot.tasks if isinstance(task.state, StateSnapshot)]
         return {**snapshot.values, **(inner[0] if inner else {}), "next": list(snapshot.next)}
+
+
+class NothingToResume(ValueError):
+    """The run finished, was undone, or never reached its first checkpoint; the message says what to do."""
 
 
 def roll_back_unfinished(run_id: str, home: Path) -> list[str]:
@@ -92,6 +98,7 @@ class Runner:
         self.context.on_text = on_text
         self.home.mkdir(parents=True, exist_ok=True)
         self._lock = RunLock.acquire(self.home, Path(options.project), self.run_id)  # ProjectLocked: refused
+        sweep_stale_scratch()  # temp folders of runs that were killed
         self._connection = sqlite3.connect(self.home / "checkpoints.sqlite", check_same_thread=False)
         # A checkpoint must survive the run's process being killed (resume), not the machine losing power:
         # WAL with synchronous=NORMAL keeps every commit across a crash of the process without an fsync
@@ -110,13 +117,18 @@ class Runner:
 
     def resume(self) -> RunOutcome:
         """Continue a run from its last checkpoint (after a crash or a closed terminal)."""
-        if not self.graph.get_state(self.config).next:
-            raise ValueError(f"Run {self.run_id} has nothing left to do (or was never started).")
+        snapshot = self.graph.get_state(self.config)
+        # A node that finished just before the crash has its writes saved but no next checkpoint yet: `next`
+        # is empty while its task is still listed, and invoking continues from those writes.
+        if not snapshot.next and not snapshot.tasks:
+            raise NothingToResume(
+                f"Run {self.run_id} has nothing left to do (or was never started); start a new run instead."
+            )
         journal_dir = run_dir(self.run_id, self.home)
         if (journal_dir / "journal.json").exists() and Journal.load(
             journal_dir
         ).index.status == "rolled_back":
-            raise ValueError(f"Run {self.run_id} was undone; start a new run instead of resuming it.")
+            raise NothingToResume(f"Run {self.run_id} was undone; start a new run instead of resuming it.")
         return self._drive(None)
 
     def abort(self) -> list[str]:
@@ -129,7 +141,8 @@ class Runner:
 
     def _drive(self, payload: Any) -> RunOutcome:
         try:
-            result = self.graph.invoke(payload, self.config, context=self.context)
+            with project_sessions():
+                result = self.graph.invoke(payload, self.config, context=self.context)
         except KeyboardInterrupt:
             if not self.pause_on_interrupt:
                 self.abort()

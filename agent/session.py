@@ -22,7 +22,7 @@ from agent.state import ProgressCallback, RunContext, RunState
 from agent.transcript import TranscriptWriter, file_sha256, package_versions
 from tools.context import Ledger, ToolContext
 from tools.django_celery.facts import Decisions, ProjectFacts
-from tools.journal import Journal, state_home
+from tools.journal import Journal, ensure_private, state_home
 
 _CONTEXTS: dict[str, RunContext] = {}
 
@@ -40,7 +40,7 @@ def build_context(
     home: Path | None = None,
 ) -> RunContext:
     """Everything a run needs besides its state. `model` overrides the configured one (replay, tests)."""
-    home = home or state_home()
+    home = ensure_private(home or state_home())
     catalog = build_catalog(plugin_dirs_for(options.definition, options.agents_dirs))
     definition = load_definition(definition_file(options), project_root=Path(options.project))
     transcript = TranscriptWriter(run_dir(run_id, home) / "transcript.jsonl")

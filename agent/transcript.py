@@ -1,4 +1,5 @@
-"""JSON Lines transcripts: one event per line, secrets redacted before anything reaches the disk.
+"""JSON Lines transcripts: one event per line, secrets redacted before anything reaches the disk (values of
+secret environment variables and API keys by name, passwords inside URLs masked as `**`).
 
 Events: `header` (definition hash, model, versions, options), `phase`, `model_request`/`model_response`
 (for ChatOpenAI the OpenAI wire payloads, usage included), `tool_call`/`tool_result`, `gate`,
@@ -17,6 +18,8 @@ from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from tools.secret_guard import mask_url_passwords
 
 SECRET_NAME = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 MIN_SECRET_LENGTH = 8
@@ -70,7 +73,8 @@ class TranscriptWriter:
 
     def write(self, event_type: str, **fields: Any) -> None:
         event = {"type": event_type, "ts": round(time.time(), 3), **fields}
-        line = redact(json.dumps(event, default=_json_default, ensure_ascii=False), self._secrets)
+        line = json.dumps(event, default=_json_default, ensure_ascii=False)
+        line = mask_url_passwords(redact(line, self._secrets))
         with self._lock, self.path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
 

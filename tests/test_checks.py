@@ -159,9 +159,15 @@ def test_unsafe_dispatch_the_tool_wrote_fails_without_consent(startproject: Path
             "PROBLEM polls/tasks.py:4: ping uses @task; use @shared_task",
         ),
         (
-            "def helper():\n    return 1\n",
+            "from celery import shared_task\n\n\ndef helper():\n    return 1\n",
             False,
             "PROBLEM polls/tasks.py: no function decorated as a Celery task",
+        ),
+        (
+            "def helper():\n    return 1\n",
+            False,
+            "PROBLEM polls/tasks.py: holds no Celery task and does not import Celery (another task queue's "
+            "module, or plain functions); it is never rewritten: choose another app for Celery's tasks (--apps)",
         ),
     ],
 )

@@ -137,3 +137,15 @@ def test_counts_from_manage_py_test_and_pytest() -> None:
     assert (suite.ran, suite.passed, suite.failed, suite.errors, suite.skipped) == (126, 120, 1, 1, 4)
     assert parse_counts("118 passed in 3.2s").passed == 118
     assert parse_counts("ImportError: no module named django").ran == 0
+
+
+def test_prepare_commands_are_part_of_the_baseline(mirror, tmp_path: Path) -> None:
+    _root, first, _second = mirror
+    path = _case(tmp_path, first)
+    path.write_text(path.read_text() + "prepare = [\"echo 'KEY = 1' > shop/secret.py\"]\n")
+    tree = rebuild(load_real_case(path), tmp_path / "tree")
+    assert (tree / "shop" / "secret.py").read_text() == "KEY = 1\n"
+    assert changed_paths(tree) == []
+    (tree / "shop" / "secret.py").unlink()
+    reset(tree)
+    assert (tree / "shop" / "secret.py").is_file()

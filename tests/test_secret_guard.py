@@ -6,6 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from agent.definition import load_definition
+from agent.executor import execute_calls
+from agent.permissions import Permissions
+from agent.resources import DEFAULT_DEFINITION
+from agent.transcript import TranscriptWriter
 from tests.tool_support import make_ctx, snapshot
 from tools import files, search, shell
 
@@ -71,3 +76,55 @@ def test_commands_do_not_get_the_agents_model_key(
     bash = shell.build(make_ctx(startproject, tmp_path))
     out = bash.invoke({"command": "env"})
     assert FAKE_OPENAI_KEY not in out and "OPENAI_API_KEY" not in out and "DJINT_UNRELATED=kept" in out
+
+
+PASSWORD = "Pw4" + "Canary" + "Zq8Lm2Xv"  # assembled: no password literal sits in the repository
+
+
+def test_a_url_password_never_reaches_the_model_and_cannot_be_written_back(
+    startproject: Path, tmp_path: Path
+) -> None:
+    """The user's settings hold a broker URL with a password. Read, Grep and Bash results reach the model
+    (and the transcript) with it masked; writing the masked URL back is refused, so the file keeps it."""
+    settings = startproject / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + f'CELERY_BROKER_URL = "redis://:{PASSWORD}@cache:6379/0"\n')
+    ctx = make_ctx(startproject, tmp_path)
+    tools = {t.name: t for t in [*files.build(ctx), *search.build(ctx), shell.build(ctx)]}
+    permissions = Permissions.from_definition(load_definition(DEFAULT_DEFINITION), project_root=startproject)
+    transcript = TranscriptWriter(tmp_path / "transcript.jsonl", secrets={})
+    calls = [
+        {"id": "1", "name": "Read", "args": {"path": "mysite/settings.py"}},
+        {"id": "2", "name": "Grep", "args": {"pattern": "CELERY_BROKER_URL", "output_mode": "content"}},
+        {"id": "3", "name": "Bash", "args": {"command": "cat mysite/settings.py"}},
+    ]
+    outcome = execute_calls(calls, [], tools, permissions, ctx, {}, transcript, "discovery")
+    for message in outcome.messages:
+        assert PASSWORD not in message.content and "redis://:**@cache:6379/0" in message.content
+    assert PASSWORD not in (tmp_path / "transcript.jsonl").read_text()
+
+    before = settings.read_bytes()
+    masked_line = 'CELERY_BROKER_URL = "redis://:**@cache:6379/0"'
+    refused = tools["Edit"].invoke(
+        {"path": "mysite/settings.py", "old_string": "DEBUG = True", "new_string": masked_line}
+    )
+    assert "masked" in refused and "Refused" in refused
+    shown = settings.read_text().replace(PASSWORD, "**").replace("DEBUG = True", "DEBUG = False")
+    refused = tools["Write"].invoke({"path": "mysite/settings.py", "content": shown})
+    assert "masked" in refused and settings.read_bytes() == before
+
+
+def test_a_shell_command_carrying_a_secret_is_refused(startproject: Path, tmp_path: Path) -> None:
+    bash = shell.build(make_ctx(startproject, tmp_path))
+    before = snapshot(startproject)
+    for command in (
+        f"echo 'OPENAI_API_KEY={FAKE_OPENAI_KEY}' >> mysite/settings.py",
+        f"celery -A mysite inspect ping -b redis://:{PASSWORD}@cache:6379/0",
+        "printf -- '-----BEGIN RSA PRIVATE KEY-----' > key.pem",
+    ):
+        refused = bash.invoke({"command": command})
+        assert (
+            refused.startswith("Error: Refused: the command carries a secret")
+            and "environment variable" in refused
+        )
+    assert snapshot(startproject) == before
+    assert "Refused" not in bash.invoke({"command": "python manage.py check --settings mysite.settings"})

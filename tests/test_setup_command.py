@@ -192,6 +192,20 @@ def test_migrations_back_up_an_existing_database_and_skip_when_nothing_is_pendin
     assert snapshot(startproject) == before
 
 
+def test_a_database_the_project_did_not_have_is_never_left_behind(startproject: Path) -> None:
+    """SQLite creates a missing file on connect: reading the plan must not leave it, and undo of a run
+    that migrated into a new file deletes it (before, the empty file was backed up as the original)."""
+    database = startproject / "db.sqlite3"
+    database.unlink()
+    ctx = context_for(startproject)
+    assert "auth.0001_initial" in pending_migrations(facts_of(ctx))  # no database: all pending
+    assert not database.exists()
+    run_setup(ctx, "--backend django-db")
+    assert database.stat().st_size > 0
+    ctx.journal.rollback()
+    assert not database.exists()
+
+
 def test_migration_failures_say_what_to_fix(startproject: Path) -> None:
     ctx = context_for(startproject)
     with pytest.raises(ToolError, match=r"django_celery_beat has no migrations.*not in INSTALLED_APPS"):

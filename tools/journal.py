@@ -33,6 +33,14 @@ def state_home() -> Path:
     return base / "django-integrator"
 
 
+def ensure_private(home: Path) -> Path:
+    """Create the state folder readable by this user only: it holds backups of the project's files, the
+    checkpoints a resume needs and the transcripts. A folder that already exists keeps its mode."""
+    if not home.exists():
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return home
+
+
 class JournalEntry(BaseModel):
     path: str  # project-relative, POSIX style
     existed: bool
@@ -60,7 +68,7 @@ class Journal:
     # ----- lifecycle -------------------------------------------------------------------------------
     @classmethod
     def start(cls, project_root: Path, run_id: str, home: Path | None = None) -> Journal:
-        run_dir = (home or state_home()) / "runs" / run_id
+        run_dir = ensure_private(home or state_home()) / "runs" / run_id
         (run_dir / "backups").mkdir(parents=True, exist_ok=True)
         journal = cls(run_dir, JournalIndex(run_id=run_id, project_root=str(Path(project_root).resolve())))
         journal._save()

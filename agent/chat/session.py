@@ -30,7 +30,7 @@ from agent.definition import load_definition
 from agent.permission_modes import effective_mode
 from agent.plugins import context_warnings, definition_file
 from agent.report import RunReport
-from agent.runner import Runner, RunOutcome
+from agent.runner import NothingToResume, Runner, RunOutcome
 from tools.journal import state_home
 
 
@@ -198,6 +198,10 @@ class ChatSession:
         except KeyboardInterrupt:
             self.view.stop()
             self.pause("Stopped")
+            return None
+        except NothingToResume as exc:  # finished or undone meanwhile (another terminal, `undo`)
+            self.warn(str(exc))
+            self.drop_runner("ended")
             return None
         except Exception as exc:  # the runner put the project back before re-raising
             self.view.stop()

@@ -6,6 +6,8 @@
   again on a fresh fixture; drift and outcome reported. Exit 1 on a regression or an unmet expectation.
 - `real [--only NAME] [--broker embedded|redis]`: the public projects of `evals/real/` (see
   `agent.evals.real`).
+- `reliability [--kills N]`: SIGKILL runs at N ≥ 20 points and run the bad-input corpus; the figures (see
+  `agent.evals.reliability`). Exit 1 unless every kill was survived and every bad input handled.
 - `record --scenario NAME|all` (the scripted OpenAI server) or `record --case NAME [--model ID]` (the
   offline policy, or a configured model over the network): writes compact transcripts to
   `evals/transcripts/`.
@@ -19,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.evals import real_command
+from agent.evals import real_command, reliability
 from agent.evals.cases import CaseError, all_cases, build_fixture, load_case
 from agent.evals.compact import write_jsonl
 from agent.evals.real_cases import RealCaseError
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("transcripts", nargs="+", help="transcript files, or folders of *.jsonl")
     replay.add_argument("--keep", help="build the fixtures here and keep them (default: a temporary folder)")
     real_command.add_parser(sub)
+    reliability.add_parser(sub)
     record = sub.add_parser("record", help="record transcripts into evals/transcripts/")
     source = record.add_mutually_exclusive_group(required=True)
     source.add_argument("--scenario", help=f"a scripted scenario, or all: {', '.join(SCENARIOS)}")
@@ -71,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "real":
             return real_command.run(args, ["eval", *(argv if argv is not None else sys.argv[2:])])
+        if args.command == "reliability":
+            return reliability.run(args)
         if args.command == "replay":
             return _replay([Path(p) for p in args.transcripts], Path(args.keep) if args.keep else None)
         return _record(args)

@@ -11,6 +11,10 @@
 - `no_settings_default` — manage.py sets no DJANGO_SETTINGS_MODULE; pytest.ini names it.
 - `env_required` — settings that crash without an environment variable the project's sample env file
   provides (`os.environ.get("X").split()`, as testdrivenio/django-on-docker); the case passes --env-file.
+- `other_queue` — another task queue's `tasks.py` (plain functions django-q's `async_task` runs, its
+  `Q_CLUSTER` settings) in the app with models, a second app without one, and no database file yet (as
+  vulnman/vulnman): Celery's tasks go to the free app, the other queue's module is left alone, and the
+  database the run creates is one undo removes.
 """
 
 from __future__ import annotations
@@ -262,4 +266,26 @@ def env_required(dest: Path) -> Path:
     )
     settings.write_text(text.replace("from pathlib import Path\n", "import os\nfrom pathlib import Path\n"))
     (project / ".env.dev-sample").write_text("DEBUG=1\nDJANGO_ALLOWED_HOSTS=localhost 127.0.0.1\n")
+    return project
+
+
+OTHER_QUEUE_TASKS = '''"""Background jobs, queued with django_q.tasks.async_task("polls.tasks.close_question", pk)."""
+
+from polls.models import Question
+
+
+def close_question(question_pk):
+    return Question.objects.filter(pk=question_pk).update(question_text="closed")
+'''
+OTHER_QUEUE_SETTINGS = """
+Q_CLUSTER = {"name": "mysite", "workers": 2, "timeout": 90, "retry": 120, "orm": "default"}
+"""
+
+
+def other_queue(dest: Path) -> Path:
+    """polls/tasks.py belongs to django-q (plain functions); blog has no tasks.py; no db.sqlite3 yet."""
+    project = make_sample_project(dest, apps=("polls", "blog"))
+    (project / "polls" / "tasks.py").write_text(OTHER_QUEUE_TASKS)
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + OTHER_QUEUE_SETTINGS)
     return project

@@ -340,6 +340,7 @@ LAYOUTS: dict[str, Recipe] = {
     "tasks_app": layout_wild.tasks_app,
     "no_settings_default": layout_wild.no_settings_default,
     "env_required": layout_wild.env_required,
+    "other_queue": layout_wild.other_queue,
 }
 
 __all__ = ["LAYOUTS", "Recipe", "release_fixture"]

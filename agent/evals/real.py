@@ -114,7 +114,9 @@ def evaluate_broker(
     report = first["report"]
     row: Row = {"project": case.name, "broker": broker, "status": report.get("status"), "exit": first["exit"]}
     row |= {"error": report.get("error"), "items": _items(report), "wall_s": first["seconds"]}
-    row |= {"changed_files": report.get("changed_files", []), "git_status": changed_paths(tree)}
+    # the report names files from the project folder (case.path), git from the tree root
+    changed = [os.path.normpath(os.path.join(case.path, f)) for f in report.get("changed_files", [])]
+    row |= {"changed_files": changed, "git_status": changed_paths(tree)}
     row["unreported_changes"] = sorted(set(row["git_status"]) - set(row["changed_files"]))
     if row["status"] != "passed":
         row["left_unchanged"] = manifest(tree) == pristine

@@ -10,6 +10,8 @@ path = "."                                      # what `django-integrator run` i
 python = "3.11"                                 # the interpreter its venv is built from (python3.X)
 django = "5.1"                                  # the Django version its requirements pin (checked after install)
 install = ["pip install -r requirements.txt"]   # run in the rebuilt tree with its venv first on PATH
+prepare = ["cp local.template.py local.py"]     # optional: the developer's one-time setup (its README/CI),
+                                                # shell commands run before the baseline commit, no venv
 env = { DJANGO_SECRET_KEY = "dev-placeholder" } # placeholders only: what importing its settings needs
 database = "locallibrary"                       # optional: a fresh PostgreSQL database (127.0.0.1:5432)
 test_command = "python manage.py test"          # its own suite, from `test_cwd`
@@ -62,6 +64,7 @@ class RealCase(BaseModel):
     python: str = "3.11"
     django: str = ""
     install: list[str] = Field(min_length=1)
+    prepare: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
     database: str | None = None
     test_command: str
@@ -125,7 +128,9 @@ def rebuild(case: RealCase, dest: Path) -> Path:
     """Extract the pinned commit into the empty folder `dest` and commit it there; returns `dest`.
 
     Every extracted file was tracked upstream, so `add --force` keeps the ones the project's own
-    .gitignore would hide (a committed `.env`, say): the baseline is exactly the commit.
+    .gitignore would hide (a committed `.env`, say): the baseline is exactly the commit. The case's
+    `prepare` commands (a generated secret-key module its CI writes, say) run before that commit, so the
+    baseline is the working copy a developer has after the project's own setup, and `reset` keeps it.
     """
     snapshot = case.snapshot()
     if not snapshot.is_dir():
@@ -149,6 +154,10 @@ def rebuild(case: RealCase, dest: Path) -> Path:
     untar = subprocess.run(["tar", "-x", "-C", str(dest)], stdin=archive.stdout, capture_output=True)
     if archive.wait() or untar.returncode:
         raise RealCaseError(f"{case.name}: extracting {case.commit} failed: {untar.stderr.decode().strip()}")
+    for command in case.prepare:
+        done = subprocess.run(command, shell=True, cwd=dest, capture_output=True, text=True)
+        if done.returncode:
+            raise RealCaseError(f"{case.name}: prepare step failed: {command}: {done.stderr.strip()}")
     git(dest, "init", "-q", "-b", "main")
     git(dest, "add", "--all", "--force")
     git(dest, "commit", "-q", "--no-verify", "-m", f"{case.repo}@{case.commit}")

@@ -117,6 +117,9 @@ def _options(header: dict[str, Any], project: Path) -> RunOptions:
         definition = str(PACKAGE_ROOT / definition)
     if definition and not Path(definition).is_file():
         raise ReplayError(f"the recorded definition {definition} does not exist here")
+    if ":**@" in (recorded.get("broker_url") or ""):  # the transcript masked its password: use the case's
+        case = header.get("case") or {}
+        recorded["broker_url"] = load_case(case["name"]).options(project, case.get("broker")).broker_url
     return RunOptions.model_validate(
         recorded | {"project": str(project), "python": sys.executable, "definition": definition}
     )

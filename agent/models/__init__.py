@@ -39,6 +39,11 @@ def choose_model(
             f"The definition asks for model {requested!r}, which maps to no model id. Set {hint} (or "
             "DJANGO_INTEGRATOR_MODEL) to a model your endpoint serves, pass --model <id>, or --model offline."
         )
+    if settings.base_url is None and not settings.api_key:  # api.openai.com: 401, after every retry
+        raise ModelConfigError(
+            f"--model {model_id} asks for api.openai.com, but OPENAI_API_KEY is not set. Export OPENAI_API_KEY "
+            "(or put it in .env), set OPENAI_BASE_URL for a local server that needs no key, or pass --model offline."
+        )
     label = f"{model_id} via {settings.base_url or 'api.openai.com'}"
     # Imported here: langchain-openai and its httpx/openai clients cost ~0.4 s and most of the offline
     # run's memory, and neither an offline run nor `--help` uses them.

@@ -28,12 +28,12 @@ from tools.django_celery.codemods.secret_scan import Finding, added_lines, gitig
 from tools.django_celery.codemods.settings_block import backend_kind
 from tools.django_celery.codemods.settings_chain import project_chain
 from tools.django_celery.codemods.source import disk_reader
-from tools.django_celery.codemods.task_scan import reexported_tasks, task_decorators
 from tools.django_celery.codemods.tasks_module import tasks_path
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.old_setting_names import NAMESPACED_TO_OLD, OLD_TO_NAMESPACED
 from tools.django_celery.process_files import beat_scheduler_on_command_line
 from tools.django_celery.project_scan import dispatch_sites, parse_python, walk_files
+from tools.django_celery.task_modules import celery_tasks, tasks_module_owner
 from tools.journal import Journal
 from tools.sandbox import relative_to_project
 
@@ -178,10 +178,13 @@ def check_shared_task(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
         if text is None:
             problems.append(f"{rel} does not exist")
             continue
-        tasks = task_decorators(rel, text, facts.celery_app_sources) or reexported_tasks(
-            rel, text, facts.base_dir, reader, facts.celery_app_sources
-        )
-        if not tasks:
+        tasks = celery_tasks(facts, rel, text, reader)
+        if not tasks and tasks_module_owner(facts, app, reader) == "other":
+            problems.append(
+                f"{rel}: holds no Celery task and does not import Celery (another task queue's module, or "
+                "plain functions); it is never rewritten: choose another app for Celery's tasks (--apps)"
+            )
+        elif not tasks:
             problems.append(f"{rel}: no function decorated as a Celery task")
         for task in tasks:
             if task.kind == "shared_task":

@@ -203,6 +203,7 @@ def build_overlay(
     env["CELERY_BROKER_URL"] = url  # Celery reads it first: ours wins even over Celery(broker=...)
     if result_backend:
         env["CELERY_RESULT_BACKEND"] = result_backend
+    env["TMPDIR"] = str(folder)  # the worker's own temp files (billiard's pymp-*) go with the scratch folder
     return VerificationOverlay(
         folder=folder,
         broker_url=url,

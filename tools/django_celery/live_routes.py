@@ -14,7 +14,6 @@ queue it travelled on.
 from __future__ import annotations
 
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from fnmatch import fnmatchcase
@@ -28,6 +27,7 @@ from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.live_overlay import OVERLAY_MODULE, build_overlay
 from tools.django_celery.live_worker import CeleryProcess, LiveProcessError, ready_pattern, worker_command
 from tools.django_celery.project_env import base_dir_of, run_json_probe
+from tools.scratch import scratch_dir
 
 PROBE = Path(__file__).resolve().parent / "probes" / "route_client.py"
 ROUTE_SETTINGS = "djint_route_settings"
@@ -106,7 +106,7 @@ def _exercise(
 ) -> tuple[list[str], list[str]]:
     """Start the worker on the dedicated queues, send the chosen tasks through the router: (proofs, problems)."""
     proofs, problems = [], []
-    with tempfile.TemporaryDirectory(prefix="djint-routes-") as folder:
+    with scratch_dir("routes") as folder:
         overlay = build_overlay(facts, decisions, Path(folder), None)
         (Path(folder) / f"{ROUTE_SETTINGS}.py").write_text(route_settings_source(facts))
         env = {**overlay.env, "DJANGO_SETTINGS_MODULE": ROUTE_SETTINGS}

@@ -59,7 +59,16 @@ def migration_plan(facts: ProjectFacts) -> list[tuple[str, str, bool]]:
 
 
 def _showmigrations_plan(facts: ProjectFacts) -> list[tuple[str, str, bool]]:
-    process = run_manage(facts, "showmigrations", "--plan", timeout=180)
+    """`showmigrations --plan`, read. It opens a connection, and SQLite creates a missing database file on
+    connect: an empty file it left where there was none is removed again, so a read (a gate, an audit, a
+    run that then fails) never leaves a database the project did not have."""
+    sqlite = _sqlite_file(facts)
+    absent = sqlite is not None and not sqlite.exists()
+    try:
+        process = run_manage(facts, "showmigrations", "--plan", timeout=180)
+    finally:
+        if absent and sqlite is not None and sqlite.is_file() and sqlite.stat().st_size == 0:
+            sqlite.unlink()
     if process.returncode != 0:
         output = _tail(process)
         raise ToolError(
@@ -79,14 +88,22 @@ def pending_migrations(facts: ProjectFacts) -> list[str]:
     return [f"{label}.{name}" for label, name, applied in migration_plan(facts) if not applied]
 
 
-def _project_sqlite_file(facts: ProjectFacts) -> Path | None:
-    """The SQLite database file when it lives inside the project (the only kind undo can restore)."""
+def _sqlite_file(facts: ProjectFacts) -> Path | None:
+    """The SQLite database file of the default database, wherever it lives; None for other engines."""
     if not facts.database_engine.endswith("sqlite3") or not facts.database_name:
         return None
     if facts.database_name in (":memory:", "") or facts.database_name.startswith("file:"):
         return None
+    return Path(facts.database_name)
+
+
+def _project_sqlite_file(facts: ProjectFacts) -> Path | None:
+    """The SQLite database file when it lives inside the project (the only kind undo can restore)."""
+    database = _sqlite_file(facts)
+    if database is None:
+        return None
     try:
-        return resolve_in_project(Path(facts.root), facts.database_name)
+        return resolve_in_project(Path(facts.root), database)
     except PathEscapeError:
         return None
 

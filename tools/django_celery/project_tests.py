@@ -16,7 +16,6 @@ from __future__ import annotations
 import configparser
 import json
 import subprocess
-import tempfile
 import tomllib
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -27,6 +26,7 @@ from pydantic import BaseModel, Field
 from agent.checklist import CheckResult
 from tools.django_celery.facts import ProjectFacts
 from tools.django_celery.project_env import base_dir_of, facts_env
+from tools.scratch import scratch_dir
 
 RUNNER_DIR = Path(__file__).resolve().parent / "probes" / "testrunner"
 # Nothing listens on port 1, so a test that really needs a broker fails. AMQP because its client (py-amqp)
@@ -117,7 +117,7 @@ def hermetic_env(facts: ProjectFacts, extra_pythonpath: list[Path] | None = None
 def run_project_tests(facts: ProjectFacts, timeout: float = TIMEOUT_S) -> SuiteRun:
     """Run the project's suite in its interpreter and read each test's outcome."""
     runner, cwd = choose_runner(facts)
-    with tempfile.TemporaryDirectory(prefix="djint-tests-") as folder:
+    with scratch_dir("tests") as folder:
         report = Path(folder) / ("junit.xml" if runner == "pytest" else "outcomes.json")
         if runner == "pytest":
             argv = [facts.interpreter, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--junitxml={report}"]

@@ -18,7 +18,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper, PositionProvider
 from pydantic import BaseModel, Field
 
-from tools.django_celery.discovery_error import DiscoveryError
+from tools.django_celery.discovery_error import DiscoveryError, not_utf8
 
 Shape = Literal["list", "tuple", "concatenation", "other"]
 INSTALLED_APPS = "INSTALLED_APPS"
@@ -199,7 +199,7 @@ def _read_bindings(file: Path) -> _FileBindings:
     try:
         source = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise DiscoveryError(f"{file} is not UTF-8 text; save it as UTF-8 and run again.") from exc
+        raise DiscoveryError(not_utf8(file)) from exc
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:

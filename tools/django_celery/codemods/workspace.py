@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from tools.base import ToolError
+from tools.django_celery.discovery_error import not_utf8
 from tools.journal import Journal
 from tools.sandbox import relative_to_project, resolve_in_project
 
@@ -53,7 +54,7 @@ class ProjectEdits:
                     # bytes -> str without newline translation: CRLF files stay CRLF
                     text: str | None = target.read_bytes().decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    raise ToolError(f"{rel} is not UTF-8 text; it cannot be edited safely.") from exc
+                    raise ToolError(not_utf8(target, rel)) from exc
             else:
                 text = None
             self._original[rel] = text

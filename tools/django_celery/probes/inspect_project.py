@@ -47,8 +47,22 @@ def failure(stage: str, exc: BaseException) -> dict:
         "missing_module": getattr(exc, "name", None) if isinstance(exc, ImportError) else None,
         "raised_in": frames[-1].filename if frames else None,
         "raised_line": frames[-1].line if frames else None,
+        "project_frame": _project_frame(frames),
         "traceback": "".join(lines)[-3000:],
     }
+
+
+def _project_frame(frames: traceback.StackSummary) -> str | None:
+    """`path:line` of the deepest frame in the project's own code (the line the user has to fix)."""
+    here = os.getcwd() + os.sep
+    own = [
+        f
+        for f in frames
+        if not f.filename.startswith("<")  # <frozen os>, <string>: no file the user can fix
+        and os.path.abspath(f.filename).startswith(here)
+        and "site-packages" not in f.filename
+    ]
+    return f"{os.path.relpath(own[-1].filename)}:{own[-1].lineno}" if own else None
 
 
 def installed_versions() -> dict:
