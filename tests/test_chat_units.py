@@ -4,6 +4,7 @@ conversation file, and the SSE stream the scripted server sends."""
 
 from __future__ import annotations
 
+import io
 import json
 import signal
 from pathlib import Path
@@ -16,14 +17,16 @@ from agent.chat.conversation import Conversation
 from agent.chat.interrupt import CtrlCLatch
 from agent.chat.replies import Answer, read_reply
 from agent.chat.views import plan_lines, status_lines
+from agent.console import Console
 from agent.executor import execute_calls
 from agent.models.offline_chat import CHAT_MARKER, offline_chat_answer
 from agent.models.sse import completion_events
 from agent.permission_modes import MODES, approval_request, effective_mode, read_approval
 from agent.permissions import Permissions
+from agent.terminal_questions import ask_at_terminal
 from agent.transcript import TranscriptWriter
 from tools.context import ToolContext
-from tools.files import build_write
+from tools.files import build_edit, build_write
 from tools.journal import Journal
 
 QUESTION = {"question": "Which result backend?", "options": ["django-db", "redis"], "default": "django-db"}
@@ -149,28 +152,35 @@ def test_approval_requests_follow_the_mode_the_ask_rules_and_always(ctx: ToolCon
     assert approval_request(refused, permissions, MODES["ask"], ctx, set()) is None  # refused, never asked
 
 
-def test_a_declined_call_never_runs_and_the_model_hears_why(ctx: ToolContext, tmp_path: Path) -> None:
+def test_a_declined_call_never_runs_and_an_approved_ask_rule_call_does(
+    ctx: ToolContext, tmp_path: Path
+) -> None:
     permissions = Permissions(["Write"], ask=["Edit"])
+    edit = {"path": "settings.py", "old_string": "DEBUG = True", "new_string": "DEBUG = False"}
     calls = [
         {"name": "Write", "args": {"path": "settings.py", "content": "X = 1\n"}, "id": "c1"},
         {"name": "Write", "args": {"path": "new.py", "content": "Y = 2\n"}, "id": "c2"},
+        {"name": "Edit", "args": {**edit, "path": "new.py", "old_string": "Y = 2"}, "id": "c3"},
+        {"name": "Edit", "args": edit, "id": "c4"},
     ]
     outcome = execute_calls(
         calls,
         [],
-        {"Write": build_write(ctx)},
+        {"Write": build_write(ctx), "Edit": build_edit(ctx)},
         permissions,
         ctx,
         {},
         TranscriptWriter(tmp_path / "t.jsonl"),
         "implementation",
-        approvals={"c1": "no: keep DEBUG as it is", "c2": "yes"},
+        approvals={"c1": "no: keep DEBUG as it is", "c2": "yes", "c4": "yes"},
     )
-    first, second = outcome.messages
-    assert first.status == "error" and "the user declined this Write call" in str(first.content)
-    assert "The user said: keep DEBUG as it is" in str(first.content)
-    assert (ctx.project_root / "settings.py").read_text() == "DEBUG = True\n"
-    assert second.status == "success" and (ctx.project_root / "new.py").read_text() == "Y = 2\n"
+    declined, written, unasked, approved = outcome.messages
+    assert declined.status == "error" and "the user declined this Write call" in str(declined.content)
+    assert "The user said: keep DEBUG as it is" in str(declined.content)
+    assert written.status == "success" and (ctx.project_root / "new.py").read_text() == "Y = 2\n"
+    assert unasked.status == "error" and "needs approval: the ask rule Edit" in str(unasked.content)
+    assert approved.status == "success"
+    assert (ctx.project_root / "settings.py").read_text() == "DEBUG = False\n"
 
 
 # ----- free text without a model -------------------------------------------------------------------------
@@ -287,3 +297,21 @@ def test_a_ctrl_c_python_loses_is_raised_again_at_the_next_event(capsys: pytest.
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     with latch:
         latch.check()  # a new step starts with no press
+
+
+# ----- `run` at a plain terminal ---------------------------------------------------------------------------
+def test_run_asks_for_approval_at_a_plain_terminal() -> None:
+    out = io.StringIO()
+    payload = {
+        "kind": "approval",
+        "title": "Bash command",
+        "reason": "the definition's ask rule Bash(pip install *) requires your approval",
+        "preview": "$ pip install celery",
+        "scope": "rule Bash(pip install *)",
+        "default": "yes",
+    }
+    prompts: list[str] = []
+    answer = ask_at_terminal(Console(stream=out), payload, read=lambda p: prompts.append(p) or "")
+    assert answer == "yes" and prompts == ["    [yes] > "]
+    assert "⏵ Allow Bash command?" in out.getvalue() and "$ pip install celery" in out.getvalue()
+    assert ask_at_terminal(Console(stream=out), payload, read=lambda p: "no, not now") == "no, not now"

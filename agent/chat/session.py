@@ -91,7 +91,11 @@ class ChatSession:
             except EOFError:
                 break
             armed = False
-            self.handle(line)
+            try:
+                self.handle(line)
+            except KeyboardInterrupt:  # a command or a reply cut short; `/undo` again finishes an undo
+                self.view.stop()
+                self.say("(stopped; the conversation goes on)", "dim")
         self.leave()
         return 1 if self.last_report is not None and self.last_report.status != "passed" else 0
 
