@@ -83,5 +83,7 @@ class Pane:
         return int(screen.rsplit(EXITED, 1)[1].split("]", 1)[0])
 
     def close(self) -> None:
+        socket = self._tmux("display-message", "-p", "#{socket_path}").strip()
         subprocess.run([TMUX or "tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
+        Path(socket).unlink(missing_ok=True)  # tmux leaves its socket file behind
         self.config.unlink(missing_ok=True)
