@@ -14,6 +14,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 from pydantic import BaseModel, Field
 
+from agent.permission_modes import PermissionModeName
 from tools.django_celery.facts import ResultBackend
 
 MODEL_ALIASES = ("haiku", "sonnet", "opus")
@@ -42,6 +43,9 @@ class RunOptions(BaseModel):
     agent: str | None = None  # an agent of those folders by name, e.g. "celery:django-integrator"
     arguments: str = ""  # $ARGUMENTS of the definition's slash-command directives
     interactive: bool = False
+    # Which allowed writes and commands wait for approval in an interactive run (agent.permission_modes);
+    # None: the definition's `permissionMode`, else bypass (`chat` makes it ask).
+    permission_mode: PermissionModeName | None = None
     model: str | None = None  # None = configured model, else the offline policy
     python: str | None = None  # the project's interpreter; None = discover it
     settings_module: str | None = None  # --settings; None = manage.py, $DJANGO_SETTINGS_MODULE, .env, pytest
