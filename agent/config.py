@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from dotenv import dotenv_values
 from pydantic import BaseModel, Field
 
-from agent.permission_modes import PermissionModeName
 from tools.django_celery.facts import ResultBackend
+
+# agent.permission_modes implements the modes; the names live here, so reading options (the CLI does it
+# before discovery's session starts) never imports the tools and LangChain that the modes need
+PermissionModeName = Literal["ask", "accept-edits", "bypass"]
 
 MODEL_ALIASES = ("haiku", "sonnet", "opus")
 OFFLINE = "offline"

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from agent.approval_preview import preview
+from agent.config import PermissionModeName
 from agent.permissions import Permissions
 
-PermissionModeName = Literal["ask", "accept-edits", "bypass"]
 EDIT_TOOLS = frozenset({"Write", "Edit", "SlashCommand"})
 COMMAND_TOOLS = frozenset({"Bash"})
 APPROVAL = "approval"  # the `kind` of an approval interrupt's payload (a question's payload has none)

@@ -60,11 +60,18 @@ def bundled_references(roots: Sequence[Path]) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for root in roots:
         for path in sorted(Path(root).glob("**/references/*.md")):
-            data = parse_frontmatter(path.read_text(encoding="utf-8"))[0] or {}
-            urls = data.get("urls") or []
-            for url in [urls] if isinstance(urls, str) else urls:
-                found.setdefault(normalize_url(str(url)), path)
+            stat = path.stat()
+            for url in reference_urls(path, stat.st_mtime_ns, stat.st_size):
+                found.setdefault(url, path)
     return found
+
+
+@functools.lru_cache(maxsize=512)
+def reference_urls(path: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """The URLs a reference's frontmatter lists, read once per version of the file (every WebFetch asks)."""
+    data = parse_frontmatter(path.read_text(encoding="utf-8"))[0] or {}
+    urls = data.get("urls") or []
+    return tuple(normalize_url(str(url)) for url in ([urls] if isinstance(urls, str) else urls))
 
 
 class PageCache:
