@@ -27,6 +27,7 @@ from tools.django_celery.facts import ProjectFacts
 from tools.django_celery.hygiene import hygiene_rules
 from tools.django_celery.live import verify_live
 from tools.django_celery.migrations import check_migrations
+from tools.django_celery.project_session import project_sessions
 
 NOT_APPLICABLE = "docs"  # item 1 is about the agent's own reading
 
@@ -87,6 +88,11 @@ def _checklist(facts: ProjectFacts, options: RunOptions) -> list[CheckResult]:
 
 def audit_project(options: RunOptions, strict: bool = False) -> AuditReport:
     """Audit the project of `options`; raises DiscoveryError (bad input) like a run's discovery does."""
+    with project_sessions():  # one project process answers discovery and the migration plan
+        return _audit(options, strict)
+
+
+def _audit(options: RunOptions, strict: bool) -> AuditReport:
     started = time.monotonic()
     root = Path(options.project).resolve()
     before = manifest(root)

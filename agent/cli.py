@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -103,6 +105,16 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="show the model's narration")
 
 
+def _permission_mode(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--permission-mode",
+        choices=["ask", "accept-edits", "bypass"],
+        default=None,
+        help=f"which writes and shell commands wait for your approval: ask (both), accept-edits (commands), "
+        f"bypass (none) (default: the definition's permissionMode, else {default}); ask rules always ask",
+    )
+
+
 def _consent(parser: argparse.ArgumentParser, name: str, what: str) -> None:
     """--NAME / --no-NAME; unset means: ask in interactive runs, do not do it otherwise."""
     dest = name.replace("-", "_")
@@ -127,9 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("path", help="the Django project (the folder with manage.py, or a parent of it)")
     run.add_argument("-y", "--yes", action="store_true", help="never ask; take the recommended answers")
     run.add_argument("arguments", nargs="*", help="extra request text passed to the definition as $ARGUMENTS")
+    _permission_mode(run, "bypass")
     _run_arguments(run)
-    chat = sub.add_parser("chat", help="integrate interactively: answer the agent's questions as it works")
-    chat.add_argument("path")
+    chat = sub.add_parser(
+        "chat", help="a terminal session: integrate with /celery:setup, answer questions, /diff, /undo, ask"
+    )
+    chat.add_argument("path", nargs="?", default=".", help="the Django project (default: this folder)")
+    chat.add_argument(
+        "--resume", action="store_true", help="continue the last conversation held on this project"
+    )
+    _permission_mode(chat, "ask")
     _run_arguments(chat)
     demo = sub.add_parser(
         "demo", help="make a sample project (startproject + startapp), integrate and verify it"
@@ -180,6 +199,7 @@ def _options(args: argparse.Namespace, project: Path, interactive: bool) -> RunO
         agent=args.agent,
         arguments=" ".join(getattr(args, "arguments", []) or []),
         interactive=interactive,
+        permission_mode=getattr(args, "permission_mode", None),
         model=args.model,
         python=args.python,
         settings_module=args.settings_module,
@@ -204,7 +224,7 @@ def _options(args: argparse.Namespace, project: Path, interactive: bool) -> RunO
 
 def drive(runner: Runner, console: Console, outcome: RunOutcome) -> RunReport:
     """Answer questions at the terminal until the run ends."""
-    from agent.chat import ask_at_terminal
+    from agent.terminal_questions import ask_at_terminal
 
     while outcome.question is not None:
         outcome = runner.answer(ask_at_terminal(console, outcome.question))
@@ -212,18 +232,29 @@ def drive(runner: Runner, console: Console, outcome: RunOutcome) -> RunReport:
     return outcome.report
 
 
-def prefetch_discovery(options: RunOptions) -> None:
+def prefetch_discovery(options: RunOptions) -> threading.Thread:
     """Ask discovery's question of the project's interpreter now, while the runtime below is still being
     imported (about a second): discovery then finds the answer ready, the same question on the same files."""
     from tools.django_celery.answer_memo import prefetch
     from tools.django_celery.discovery import discover_project
 
     project = Path(options.project)
-    prefetch(lambda: discover_project(project, options.python, options.settings_module, options.env_files))
+    return prefetch(
+        lambda: discover_project(project, options.python, options.settings_module, options.env_files)
+    )
 
 
 def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | None = None) -> int:
-    prefetch_discovery(options)
+    """Run (or resume) one integration at the terminal: the project session discovery's prefetch starts
+    serves the whole run and ends with it."""
+    from tools.django_celery.project_session import project_sessions
+
+    with project_sessions():
+        return _execute(options, as_json, verbose, runner_id)
+
+
+def _execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | None) -> int:
+    prefetching = prefetch_discovery(options)
     from agent.console import Console
     from agent.definition import DefinitionError
     from agent.models import ModelConfigError
@@ -235,6 +266,7 @@ def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | 
         runner = Runner(options, progress=console.progress, run_id=runner_id)
     except (DefinitionError, ModelConfigError, ValueError) as exc:
         print(f"django-integrator: {exc}", file=sys.stderr)
+        prefetching.join()  # its probe must not outlive the command when main() is called in-process
         return EXIT_INPUT
     for warning in context_warnings(runner.context, options):
         print(f"django-integrator: warning: {warning}", file=sys.stderr)
@@ -331,6 +363,22 @@ def _runs(path: Path) -> int:
     return EXIT_PASSED
 
 
+def console_main() -> None:
+    """The `django-integrator` command: `main()`; after a `run` or `resume`, the process then ends at once.
+
+    By then everything the run writes is closed (transcript lines, checkpoints, journal, the project's
+    processes), and tearing down the interpreter's modules (LangChain, LangGraph, libcst, pydantic) would
+    only add 0.1 s of CPU after the report is printed. Other commands exit normally: the eval commands
+    remove their fixtures in atexit handlers.
+    """
+    code = main()
+    if sys.argv[1:2] in (["run"], ["resume"]):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "undo":
@@ -358,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "chat":
         from agent.chat import chat
 
-        return chat(_options(args, project, interactive=True))
+        return chat(_options(args, project, interactive=True), resume=args.resume)
     interactive = not args.yes and sys.stdin.isatty()
     options = _options(args, project, interactive)
     if interactive and options.settings_module is None:

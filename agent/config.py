@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from dotenv import dotenv_values
 from pydantic import BaseModel, Field
 
 from tools.django_celery.facts import ResultBackend
+
+# agent.permission_modes implements the modes; the names live here, so reading options (the CLI does it
+# before discovery's session starts) never imports the tools and LangChain that the modes need
+PermissionModeName = Literal["ask", "accept-edits", "bypass"]
 
 MODEL_ALIASES = ("haiku", "sonnet", "opus")
 OFFLINE = "offline"
@@ -42,6 +47,9 @@ class RunOptions(BaseModel):
     agent: str | None = None  # an agent of those folders by name, e.g. "celery:django-integrator"
     arguments: str = ""  # $ARGUMENTS of the definition's slash-command directives
     interactive: bool = False
+    # Which allowed writes and commands wait for approval in an interactive run (agent.permission_modes);
+    # None: the definition's `permissionMode`, else bypass (`chat` makes it ask).
+    permission_mode: PermissionModeName | None = None
     model: str | None = None  # None = configured model, else the offline policy
     python: str | None = None  # the project's interpreter; None = discover it
     settings_module: str | None = None  # --settings; None = manage.py, $DJANGO_SETTINGS_MODULE, .env, pytest

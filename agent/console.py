@@ -18,7 +18,7 @@ GREEN, RED, YELLOW, DIM, BOLD, RESET = "\033[32m", "\033[31m", "\033[33m", "\033
 QUALITY_CHECKS = ("hygiene", "routing", "routing_live")  # phase checks the final report lists rule by rule
 
 
-def _summarise_args(name: str, args: dict[str, Any]) -> str:
+def summarise_args(name: str, args: dict[str, Any]) -> str:
     for key in ("command", "file_path", "path", "url", "pattern", "skill", "question"):
         if key in args:
             return str(args[key])
@@ -77,15 +77,23 @@ class Console:
 
     def _on_tool(self, data: dict[str, Any]) -> None:
         failed = data["status"] == "error"
-        detail = _summarise_args(data["name"], data.get("args", {}))
+        detail = summarise_args(data["name"], data.get("args", {}))
         self.line(f"    {self.mark(not failed)} {data['name']} {self.paint(detail[:90], DIM)}")
         content = str(data.get("content", ""))
         first = content.strip().splitlines()[0] if content.strip() else ""
         if failed or data["name"] in ("AskUserQuestion", "SlashCommand", "WebFetch"):
             self.line(self.paint(f"        {first[:140]}", RED if failed else DIM))
 
-    def _on_gate_start(self, data: dict[str, Any]) -> None:
-        if data["phase"] == "verification":
+    def _on_live(self, data: dict[str, Any]) -> None:
+        if data["reused_from"]:
+            self.line(
+                self.paint(
+                    f"    gate: reusing the live checks of run {data['reused_from']} (identical tree; "
+                    "--reverify starts a worker)",
+                    DIM,
+                )
+            )
+        else:
             self.line(self.paint("    gate: starting a Celery worker to verify (a few seconds)…", DIM))
 
     def _on_gate(self, data: dict[str, Any]) -> None:

@@ -4,7 +4,8 @@ Whatever goes wrong — an unknown tool, malformed arguments, a refused call, a 
 the model as a tool message that says what happened and what to do; nothing raises into the graph. Two
 tools belong to the runtime rather than to `tools/`: `AskUserQuestion` (its answer was gathered before the
 batch ran, by an interrupt in interactive runs or from the recommended default otherwise) and
-`finish_phase`, which ends the phase.
+`finish_phase`, which ends the phase. A call the user was asked to approve (see `agent.permission_modes`)
+runs only when approved; an ask rule's call, refused by the permissions alone, runs once approved.
 """
 
 from __future__ import annotations
@@ -94,8 +95,12 @@ def execute_calls(
     transcript: TranscriptWriter,
     phase: str,
     truncated: bool = False,
+    approvals: dict[str, str] | None = None,
 ) -> BatchOutcome:
-    """Run one model turn's calls. `truncated`: the reply hit the token limit (finish_reason "length")."""
+    """Run one model turn's calls. `truncated`: the reply hit the token limit (finish_reason "length").
+
+    `approvals`: call id -> "yes", or "no" / "no: <the user's note>", for the calls the user was asked about.
+    """
     outcome = BatchOutcome()
     for bad in invalid_calls:
         content = (
@@ -113,7 +118,8 @@ def execute_calls(
     ordered = sorted(calls, key=lambda c: c["name"] != ASK_TOOL)
     for call in ordered:
         transcript.write("tool_call", phase=phase, id=call["id"], name=call["name"], args=call["args"])
-        content, failed = _execute_one(call, tools, permissions, ctx, answers, outcome)
+        verdict = (approvals or {}).get(call["id"])
+        content, failed = _execute_one(call, tools, permissions, ctx, answers, outcome, verdict)
         content = mask_url_passwords(clip(content, ctx.output_limit))  # the model never sees a password
         transcript.write("tool_result", phase=phase, id=call["id"], name=call["name"], content=content)
         outcome.messages.append(_message(call["id"], call["name"], content, failed))
@@ -129,6 +135,7 @@ def _execute_one(
     ctx: ToolContext,
     answers: dict[str, str],
     outcome: BatchOutcome,
+    verdict: str | None = None,
 ) -> tuple[str, bool]:
     name, args = call["name"], call.get("args") or {}
     if name == FINISH_TOOL:
@@ -147,8 +154,16 @@ def _execute_one(
     if tool is None:
         known = ", ".join(sorted([*tools, *RUNTIME_TOOLS]))
         return f"Error: there is no tool named {name!r}. Available tools: {known}.", True
+    if verdict is not None and verdict.startswith("no"):
+        note = verdict.partition(":")[2].strip()
+        said = f" The user said: {note}" if note else ""
+        return (
+            f"Not run: the user declined this {name} call.{said} Do not repeat it unchanged; continue without "
+            "it, or do what the user asked instead.",
+            True,
+        )
     decision = permissions.check(name, args)
-    if not decision.allowed:
+    if not decision.allowed and not (decision.needs_approval and verdict == "yes"):
         return f"Refused by the agent's permissions, not run: {decision.reason}", True
     schema = tool.args_schema
     if isinstance(schema, type) and issubclass(schema, BaseModel):

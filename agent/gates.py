@@ -144,6 +144,7 @@ def verification_gate(state: RunState, context: RunContext) -> list[CheckResult]
     definition_sha = file_sha256(context.definition.path)
     key, tree = live_key(facts, decisions, options, definition_sha)
     record = None if options.reverify else reusable(context.home, root, key)
+    context.progress("live", {"reused_from": record.run_id if record else None})
     # showmigrations reads the project's own database while the live check works on a copy: the two are
     # independent, so the migration check's interpreter runs beside the worker instead of after it.
     with ThreadPoolExecutor(max_workers=1) as pool:

@@ -4,17 +4,26 @@
               ▲     ├─► tools ────────┤
               └─────┴─────────────────┘   (ends when the model calls finish_phase or answers without tools)
 
-`ask` only interrupts (for AskUserQuestion in interactive runs) and has no side effects, so LangGraph's
-re-execution of a node on resume never repeats a file write or a shell command.
+`ask` only interrupts (for AskUserQuestion, and for the approval of writes and commands the permission mode
+or an ask rule reserves, in interactive runs) and has no side effects, so LangGraph's re-execution of a
+node on resume never repeats a file write or a shell command.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    HumanMessage,
+    RemoveMessage,
+    message_chunk_to_message,
+)
+from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
@@ -23,7 +32,8 @@ from langgraph.types import interrupt
 
 from agent.config import RunOptions
 from agent.decisions import default_answer, infer_topic, initial_decisions
-from agent.executor import execute_calls, pending_questions, runtime_tools
+from agent.executor import RUNTIME_TOOLS, execute_calls, pending_questions, runtime_tools
+from agent.permission_modes import MODES, approval_request, effective_mode, read_approval
 from agent.preflight import preflight
 from agent.prompting import kickoff_message, system_message
 from agent.session import context_for, run_dir, tool_context
@@ -59,7 +69,7 @@ def _enter(phase: str):
         context = context_for(state, runtime.context)
         if state.get("phase") == phase:  # back from a failed gate: the feedback message is already there
             return {"phase_done": False}
-        updates: dict[str, Any] = {"phase": phase, "phase_done": False, "answers": {}}
+        updates: dict[str, Any] = {"phase": phase, "phase_done": False, "answers": {}, "approvals": {}}
         context.transcript.write("phase", phase=phase, attempt=1)
         context.progress("phase", {"phase": phase, "title": context.definition.phase(phase).title})  # type: ignore[arg-type]
         if phase == "discovery":
@@ -123,7 +133,7 @@ def model_node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     tools, _ = _available_tools(context, state)
     bound = context.model.bind_tools([*tools.values(), *runtime_tools()])
     try:
-        reply = bound.invoke(state["messages"])
+        reply = _call_model(bound, state["messages"], context.on_text)
     except Exception as exc:  # the endpoint is down, times out, or rejects us: stop with a clear report
         message = _endpoint_failure(exc)
         context.transcript.write("model_error", phase=state["phase"], message=message)
@@ -142,6 +152,22 @@ def model_node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         summary = reply.content if isinstance(reply.content, str) and reply.content else "Phase ended."
         updates |= {"phase_done": True, "summaries": {**state.get("summaries", {}), state["phase"]: summary}}
     return updates
+
+
+def _call_model(
+    bound: Runnable, messages: list[AnyMessage], on_text: Callable[[str], None] | None
+) -> AIMessage:
+    """The model's reply; with `on_text`, streamed (a ChatOpenAI model sends its text as it is generated)."""
+    if on_text is None:
+        return bound.invoke(messages)
+    received = None
+    for chunk in bound.stream(messages):
+        if isinstance(chunk.content, str) and chunk.content:
+            on_text(chunk.content)
+        received = chunk if received is None else received + chunk
+    if received is None:
+        raise ValueError("the model's stream ended without a message")
+    return message_chunk_to_message(received)
 
 
 def _endpoint_failure(exc: Exception) -> str:
@@ -178,17 +204,19 @@ def _budget_exceeded(options: RunOptions, usage: dict[str, Any]) -> str | None:
 
 
 def ask_node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Interrupt once per unanswered question; no side effects, so re-running it on resume is harmless.
+    """Interrupt once per unanswered question, then once per call that waits for approval.
 
-    LangGraph re-executes this node from the top on every resume, so the transcript events are written
-    only once every question has its answer (the one execution that runs to the end).
+    No side effects, so re-running it on resume is harmless: LangGraph re-executes this node from the top
+    on every resume, so the transcript events are written only once every interrupt has its answer (the
+    one execution that runs to the end).
     """
     context = context_for(state, runtime.context)
     answers = dict(state.get("answers", {}))
     facts = ProjectFacts.model_validate(state["facts"])
     decisions = Decisions.model_validate(state["decisions"])
+    calls = state["messages"][-1].tool_calls
     asked = []
-    for call in pending_questions(state["messages"][-1].tool_calls, answers):
+    for call in pending_questions(calls, answers):
         args = call["args"]
         topic = args.get("topic") or infer_topic(args.get("question", ""))
         payload = {
@@ -198,11 +226,36 @@ def ask_node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             "default": default_answer(topic, facts, decisions),
         }
         answers[call["id"]] = str(interrupt(payload)).strip() or payload["default"]
-        asked.append((call["id"], payload))
-    for call_id, payload in asked:
+        asked.append((call["id"], payload, answers[call["id"]]))
+    approvals, always = _approvals(state, context, calls, asked)
+    for call_id, payload, answer in asked:
         context.transcript.write("interrupt", phase=state["phase"], id=call_id, **payload)
-        context.transcript.write("answer", phase=state["phase"], id=call_id, answer=answers[call_id])
-    return {"answers": answers}
+        context.transcript.write("answer", phase=state["phase"], id=call_id, answer=answer)
+    return {"answers": answers, "approvals": approvals, "always_approved": sorted(always)}
+
+
+def _approvals(
+    state: RunState, context: RunContext, calls: list[dict[str, Any]], asked: list[tuple[str, dict, str]]
+) -> tuple[dict[str, str], set[str]]:
+    """Ask for each call the permission mode or an ask rule reserves: call id -> "yes" or "no[: note]"."""
+    approvals = dict(state.get("approvals", {}))
+    always = set(state.get("always_approved", []))
+    requested = RunOptions.model_validate(state["options"]).permission_mode
+    mode = MODES[effective_mode(requested, context.definition.permission_mode, "bypass")]
+    ctx = tool_context(state, context)
+    for call in calls:
+        if call["name"] in RUNTIME_TOOLS or call["id"] in approvals:
+            continue
+        payload = approval_request(call, context.permissions, mode, ctx, always)
+        if payload is None:
+            continue
+        raw = str(interrupt(payload))
+        verdict = read_approval(raw)
+        if verdict.always:
+            always.add(payload["scope"])
+        approvals[call["id"]] = "yes" if verdict.approved else f"no: {verdict.note}".rstrip(": ")
+        asked.append((call["id"], payload, raw.strip() or payload["default"]))
+    return approvals, always
 
 
 def tools_node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -219,6 +272,7 @@ def tools_node(state: RunState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         context.transcript,
         state["phase"],
         truncated=_truncated(reply),
+        approvals=state.get("approvals", {}),
     )
     args_by_id = {call["id"]: call["args"] for call in reply.tool_calls}
     for message in outcome.messages:
@@ -258,9 +312,8 @@ def _after_model(state: RunState) -> str:
     reply = state["messages"][-1]
     if not isinstance(reply, AIMessage) or not (reply.tool_calls or reply.invalid_tool_calls):
         return "model"  # a truncation note was added: let the model continue
-    options = RunOptions.model_validate(state["options"])
-    if options.interactive and pending_questions(reply.tool_calls, state.get("answers", {})):
-        return "ask"
+    if RunOptions.model_validate(state["options"]).interactive and reply.tool_calls:
+        return "ask"  # questions, and approvals the permission mode or an ask rule reserves
     return "tools"
 
 

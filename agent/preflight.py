@@ -59,7 +59,7 @@ def preflight(facts: ProjectFacts, decisions: Decisions, interactive: bool = Fal
     try:
         plan_setup(root, facts, decisions.model_copy(deep=True))
     except ToolError as exc:
-        raise DiscoveryError(f"{exc} (nothing was changed)") from exc
+        raise DiscoveryError(str(exc)) from exc  # the CLI adds that nothing was changed
 
 
 def _no_celery_shadow(facts: ProjectFacts) -> None:

@@ -41,6 +41,7 @@ from agent.run_lock import ProjectLocked, RunLock
 from agent.runner import RECURSION_LIMIT, new_run_id, roll_back_unfinished
 from agent.session import build_context, context_for, release_context, write_header
 from agent.state import ProgressCallback
+from tools.django_celery.project_session import project_sessions
 
 GRAPH_NAME = "django-integrator"
 
@@ -137,11 +138,12 @@ def _integrate(inner: CompiledStateGraph):
             release_context(run_id)
             return _refused(str(exc), run_id)
         try:
-            result = inner.invoke(
-                initial_state(run_id, options),
-                {"recursion_limit": RECURSION_LIMIT},
-                context=context,
-            )
+            with project_sessions():
+                result = inner.invoke(
+                    initial_state(run_id, options),
+                    {"recursion_limit": RECURSION_LIMIT},
+                    context=context,
+                )
         except GraphBubbleUp:  # a question for the parent: the run waits, its changes stay
             raise
         except BaseException:

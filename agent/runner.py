@@ -10,13 +10,15 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import time
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langgraph.checkpoint.sqlite import SqliteSaver
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 
 from agent.config import RunOptions
 from agent.graph import build_graph, initial_state
@@ -24,6 +26,7 @@ from agent.report import RunReport
 from agent.run_lock import RunLock
 from agent.session import build_context, run_dir, write_header
 from agent.state import ProgressCallback
+from tools.django_celery.project_session import project_sessions
 from tools.journal import Journal, state_home
 from tools.scratch import sweep_stale_scratch
 
@@ -32,6 +35,18 @@ RECURSION_LIMIT = 1_000
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def saved_state(run_id: str, home: Path | None = None) -> dict[str, Any]:
+    """A run's state at its last checkpoint ({} when it has none), read without taking the project's lock.
+
+    Inside a phase (a subgraph) the phase's own checkpoint is newer than the parent's: its values win.
+    """
+    with closing(sqlite3.connect((home or state_home()) / "checkpoints.sqlite")) as connection:
+        graph = build_graph(checkpointer=SqliteSaver(connection))
+        snapshot = graph.get_state({"configurable": {"thread_id": run_id}}, subgraphs=True)
+        inner = [task.state.values for task in snapshot.tasks if isinstance(task.state, StateSnapshot)]
+        return {**snapshot.values, **(inner[0] if inner else {}), "next": list(snapshot.next)}
 
 
 class NothingToResume(ValueError):
@@ -66,11 +81,21 @@ class Runner:
         model_label: str | None = None,
         run_id: str | None = None,
         home: Path | None = None,
+        on_text: Callable[[str], None] | None = None,
+        pause_on_interrupt: bool = False,
     ) -> None:
+        """`on_text` gets the model's text as it arrives (the model is then streamed); `pause_on_interrupt`:
+        Ctrl-C leaves the run at its last checkpoint, to be continued with `resume()` or undone with
+        `abort()`, instead of undoing it at once (the chat's choice).
+
+        The graph itself is always invoked, never streamed: LangGraph runs a streamed graph's nodes in a
+        worker thread, where Ctrl-C cannot stop a tool half-way and a "stopped" run would go on writing."""
         self.options = options
+        self.pause_on_interrupt = pause_on_interrupt
         self.home = home or state_home()
         self.run_id = run_id or new_run_id()
         self.context = build_context(options, self.run_id, progress, model, model_label, self.home)
+        self.context.on_text = on_text
         self.home.mkdir(parents=True, exist_ok=True)
         self._lock = RunLock.acquire(self.home, Path(options.project), self.run_id)  # ProjectLocked: refused
         sweep_stale_scratch()  # temp folders of runs that were killed
@@ -116,7 +141,12 @@ class Runner:
 
     def _drive(self, payload: Any) -> RunOutcome:
         try:
-            result = self.graph.invoke(payload, self.config, context=self.context)
+            with project_sessions():
+                result = self.graph.invoke(payload, self.config, context=self.context)
+        except KeyboardInterrupt:
+            if not self.pause_on_interrupt:
+                self.abort()
+            raise
         except BaseException:
             self.abort()
             raise

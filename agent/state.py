@@ -47,6 +47,8 @@ class RunState(TypedDict, total=False):
     summaries: dict[str, str]  # phase -> the summary it finished with
     phase_done: bool
     answers: dict[str, str]  # tool_call_id -> the user's answer, gathered before the tools run
+    approvals: dict[str, str]  # tool_call_id -> "yes" | "no[: note]" for calls that waited for approval
+    always_approved: list[str]  # approval scopes the user answered "always" for (the rest of the run)
     usage: Usage
     status: RunStatus
     error: str | None
@@ -70,3 +72,4 @@ class RunContext:
     transcript: TranscriptWriter
     home: Path
     progress: ProgressCallback = field(default=lambda event, data: None)
+    on_text: Callable[[str], None] | None = None  # set: the model's text streams to it as it arrives

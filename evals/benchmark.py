@@ -15,6 +15,7 @@ and every child it reaped), the agent's phase times (from its transcript), the f
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ from agent.demo import make_sample_project
 from evals.floor import STEPS, run_floor
 
 AGENT = str(Path(sys.executable).with_name("django-integrator"))
+OUR_PACKAGES = ("agent", "tools", "evals")
 PHASES = ("discovery", "analysis", "planning", "implementation", "verification")
 TASK = "polls.tasks.count_questions"
 
@@ -111,6 +113,16 @@ def agent_run(project: Path, env: dict[str, str]) -> dict:
         raise SystemExit(f"second run was not a passing no-op: {second_report['changed_files']}")
     first["second_wall"] = second["wall"]
     return first
+
+
+def compile_our_bytecode() -> None:
+    """Compile our packages' bytecode before timing anything, as `pip install` does for a regular install and
+    as the first run does for an editable one, unless PYTHONDONTWRITEBYTECODE is set (it is on the shared
+    machine): without it every run compiles our own modules from source again, 0.2 s of CPU. The project's
+    processes are not affected: they never write bytecode into the user's project."""
+    root = Path(__file__).resolve().parent.parent
+    for package in OUR_PACKAGES:
+        compileall.compile_dir(root / package, quiet=1)
 
 
 def help_startup(env: dict[str, str], runs: int = 5) -> float:
@@ -230,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     when = time.strftime("%Y%m%d-%H%M%S")
     out = args.out or Path(__file__).resolve().parent / "reports" / when
     out.mkdir(parents=True, exist_ok=True)
+    compile_our_bytecode()
     result: dict = {"when": when, "pairs": [], "load": [os.getloadavg()[0]]}
     with tempfile.TemporaryDirectory(prefix="djint-bench-") as tmp_name:
         tmp = Path(tmp_name)

@@ -38,9 +38,15 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    code, report, _ = run_cli_with_progress(args, capsys)
+    return code, report
+
+
+def run_cli_with_progress(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict, str]:
+    """Exit code, JSON report and the progress lines (stderr with --json)."""
     code = main(["run", "--yes", "--json", "--no-network", *args])
-    out = capsys.readouterr().out
-    return code, json.loads(out) if out.strip() else {}
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out) if captured.out.strip() else {}, captured.err
 
 
 def error_results(transcript: str) -> list[dict]:
@@ -64,8 +70,10 @@ def test_run_passes_all_eleven_and_second_run_changes_nothing(
     assert error_results(report["transcript"]) == []
 
     after_first = snapshot(startproject)
-    code, second = run_cli([str(startproject)], capsys)
+    code, second, progress = run_cli_with_progress([str(startproject)], capsys)
     assert code == 0
+    assert f"reusing the live checks of run {report['run_id']}" in progress
+    assert "starting a Celery worker" not in progress
     assert second["changed_files"] == []
     assert snapshot(startproject) == after_first
     # The second run found the tree byte-identical to what the first verified live: it says so, no worker.
@@ -75,8 +83,9 @@ def test_run_passes_all_eleven_and_second_run_changes_nothing(
 
     tasks = startproject / "polls" / "tasks.py"
     tasks.write_bytes(tasks.read_bytes() + b"\n")  # one byte more: the worker must run again
-    code, third = run_cli([str(startproject)], capsys)
+    code, third, progress = run_cli_with_progress([str(startproject)], capsys)
     assert code == 0, third.get("error")
+    assert "starting a Celery worker" in progress
     assert not any(c["evidence"].startswith("verified live") for c in live_items(third))
     assert "became ready as djint-" in live_items(third)[1]["evidence"]
     code, fourth = run_cli([str(startproject), "--reverify"], capsys)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from tools.base import clip, make_tool
 from tools.context import ToolContext
+from tools.django_celery.session_commands import run_in_session
 from tools.lifetime import die_with_parent
 from tools.sandbox import PathEscapeError, resolve_in_project
 from tools.search import is_skipped_dir
@@ -61,7 +62,7 @@ def build(ctx: ToolContext) -> StructuredTool:
         refuse_secret_in_command(command)
         backup_sqlite_database(ctx)
         before = list_project(ctx.project_root)
-        outcome = run_in_process_group(command, ctx.project_root, ctx.subprocess_env(), limit)
+        outcome = run_here_or_in_session(ctx, command, limit)
         notes = reconcile_with_journal(ctx, before, list_project(ctx.project_root))
         return render(outcome, limit, ctx.output_limit // 2, notes)
 
@@ -76,6 +77,18 @@ def build(ctx: ToolContext) -> StructuredTool:
         "ends are stopped, so `&` cannot leave a server running. Change files with Write/Edit, not with "
         "shell redirection or sed: files a command changes cannot always be undone.",
     )
+
+
+def run_here_or_in_session(ctx: ToolContext, command: str, timeout: float) -> CommandOutcome:
+    """In the project session when that runs exactly what bash would (`python manage.py check`), else bash."""
+    env = ctx.subprocess_env()
+    try:
+        done = run_in_session(command, ctx.facts, env, ctx.project_root, timeout)
+    except subprocess.TimeoutExpired as exc:
+        return CommandOutcome(None, str(exc.output or ""), str(exc.stderr or ""), False)
+    if done is not None:
+        return CommandOutcome(done.returncode, done.stdout, done.stderr, False)
+    return run_in_process_group(command, ctx.project_root, env, timeout)
 
 
 def backup_sqlite_database(ctx: ToolContext) -> None:

@@ -9,19 +9,23 @@ are copies of the user's own files, kept so that undo can restore them).
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+import traceback
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from agent.evals.bad_input_builders import Invocation
 from agent.evals.bad_inputs import CANARIES, BadInput
-from agent.evals.leftovers import canaries_in, processes_touching
+from agent.evals.leftovers import canaries_in, command_line, processes_touching
 from agent.evals.manifest import bytes_lost, differences, manifest
 
 CLI = [sys.executable, "-m", "agent.cli"]
@@ -58,23 +62,28 @@ def case_env(work: Path, extra: dict[str, str]) -> dict[str, str]:
     )
 
 
-def command(invocation: Invocation) -> list[str]:
+def cli_args(invocation: Invocation) -> list[str]:
     args = ["run", "--yes", "--no-network", *invocation.args]
-    if "--python" not in args:
-        args += ["--python", sys.executable]
-    return [*CLI, *args]
+    return args if "--python" in args else [*args, "--python", sys.executable]
 
 
 def _execute(invocation: Invocation, env: dict[str, str], cwd: Path) -> tuple[int | None, str]:
-    """Run the CLI (SIGINT once the awaited line appears, if any); exit code and all its output."""
+    """The CLI's exit code and all its output: in this process (`agent.cli.main`, as the console script
+    calls it; a new interpreter per case would cost a second of imports each), or in a subprocess for the
+    case that sends SIGINT."""
+    if invocation.interrupt_after is None:
+        return _in_process(cli_args(invocation), env, cwd)
     process = subprocess.Popen(
-        command(invocation),
+        [*CLI, *cli_args(invocation)],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         text=True,
+        # A harness started in the background (`cmd &`) has SIGINT ignored, children inherit that, and Python
+        # keeps an ignored SIGINT ignored: the run would never see the Ctrl-C this case sends.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stdout is not None
     lines = []
@@ -90,6 +99,35 @@ def _execute(invocation: Invocation, env: dict[str, str], cwd: Path) -> tuple[in
         process.wait()
         code = None
     return code, "".join(lines)
+
+
+def _in_process(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int | None, str]:
+    """`agent.cli.main(args)` with exactly `env` as the environment, `cwd` as the working folder and its
+    TMPDIR as the temp folder; everything restored afterwards. An exception is printed as a traceback would
+    be, so the check for one holds as it does for a subprocess."""
+    from agent.cli import main
+
+    saved_env, saved_cwd, saved_temp = dict(os.environ), os.getcwd(), tempfile.tempdir
+    output = io.StringIO()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    tempfile.tempdir = env["TMPDIR"]
+    try:
+        with redirect_stdout(output), redirect_stderr(output):
+            try:
+                code: int | None = main(args)
+            except SystemExit as exc:  # argparse's usage errors
+                code = exc.code if isinstance(exc.code, int) else 2
+            except Exception:
+                output.write(traceback.format_exc())
+                code = 1
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        tempfile.tempdir = saved_temp
+    return code, output.getvalue()
 
 
 def _discover(invocation: Invocation) -> tuple[int | None, str]:
@@ -145,10 +183,10 @@ def run_case(case: BadInput, template: Path, work: Path) -> CaseOutcome:
     if changed and code != 0:  # a run that passed changed the project, as it should; any other must not
         problems.append(f"the project changed ({lost} bytes lost): {changed[:5]}")
     left = processes_touching(project) if project is not None else []
+    if left:
+        problems.append(f"{len(left)} process(es) left running: {[command_line(pid) for pid in left]}")
     for pid in left:
         os.kill(pid, signal.SIGKILL)
-    if left:
-        problems.append(f"{len(left)} process(es) left running")
     temp_left = sorted(p.name for p in (work / "tmp").iterdir())
     if temp_left:
         problems.append(f"temp left: {temp_left[:3]}")

@@ -30,6 +30,15 @@ def processes_touching(folder: Path) -> list[int]:
     return found
 
 
+def command_line(pid: int) -> str:
+    """What a process runs (and where), for a message naming a survivor."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        return f"{pid}: {args[:200]} (in {os.readlink(f'/proc/{pid}/cwd')})"
+    except OSError:
+        return f"{pid}: gone"
+
+
 def processes_holding(folder: Path, secret: str) -> list[int]:
     """Processes of the project (see processes_touching) whose environment contains `secret`."""
     holding = []

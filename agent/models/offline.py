@@ -21,11 +21,13 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict
 
 from agent.decisions import Topic
 from agent.definition_models import AgentDefinition, Directive
+from agent.models.offline_chat import is_chat, offline_chat_answer
 
 FACTS_BLOCK = re.compile(r"```json run-facts\n(.*?)\n```", re.DOTALL)
 PHASE_HEADER = re.compile(r"^## Phase \d/5: (\w+)", re.MULTILINE)
@@ -33,6 +35,7 @@ FINISH_TOOL = "finish_phase"
 TOPICS = frozenset(get_args(Topic))
 UNSAFE_CONTEXTS = frozenset({"atomic", "save", "receiver"})
 
+NO_TOKENS = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
 ToolCall = dict[str, Any]
 Batch = tuple[str, list[ToolCall]]  # (narration, the calls issued together in one model turn)
 
@@ -93,7 +96,12 @@ class OfflinePolicy(BaseChatModel):
         return "django-integrator-offline-policy"
 
     def bind_tools(self, tools: Any, **kwargs: Any) -> OfflinePolicy:  # type: ignore[override]
-        names = tuple(convert_to_openai_tool(t)["function"]["name"] for t in tools)
+        # a tool's own name where it has one: converting every schema on each of a run's model calls
+        # cost more CPU than anything else the offline policy does
+        names = tuple(
+            t.name if isinstance(t, BaseTool) else convert_to_openai_tool(t)["function"]["name"]
+            for t in tools
+        )
         return self.model_copy(update={"tool_names": names})
 
     # ----- the policy ------------------------------------------------------------------------------
@@ -104,6 +112,9 @@ class OfflinePolicy(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        if is_chat(messages):  # free text typed in `chat`: a clear answer, no tool call
+            message = AIMessage(content=offline_chat_answer(messages), usage_metadata=NO_TOKENS)
+            return ChatResult(generations=[ChatGeneration(message=message)])
         phase, run = read_kickoff(messages)
         step = _turns_since_last_human(messages)
         batches = self.plan(phase, run)
@@ -129,7 +140,7 @@ class OfflinePolicy(BaseChatModel):
         message = AIMessage(
             content=narration,
             tool_calls=tool_calls,
-            usage_metadata={"input_tokens": 0, "output_tokens": 0, "total_tokens": 0},
+            usage_metadata=NO_TOKENS,
             response_metadata={"model_name": "offline-policy", "finish_reason": "tool_calls"},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])

@@ -25,6 +25,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from agent.definition import AgentDefinition
 from agent.models.offline import OfflinePolicy, ToolCall, read_kickoff
+from agent.models.offline_chat import is_chat, offline_chat_answer
+from agent.models.sse import completion_events
 
 ERROR_PREFIXES = ("Error", "Refused")
 
@@ -83,6 +85,7 @@ class Turn:
 
 
 Hook = Callable[[Turn], Reply | None]
+ChatHook = Callable[[list[BaseMessage]], Reply | None]  # free text typed in `chat`, outside any run
 
 
 def to_messages(raw: list[dict[str, Any]]) -> list[BaseMessage]:
@@ -143,10 +146,16 @@ class ScriptedServer:
     """request body -> Reply. Stateful only in what a server can know: which requests it has seen."""
 
     def __init__(
-        self, definition: AgentDefinition, hook: Hook | None = None, model: str = "scripted"
+        self,
+        definition: AgentDefinition,
+        hook: Hook | None = None,
+        model: str = "scripted",
+        chat_hook: ChatHook | None = None,
     ) -> None:
+        """`chat_hook` answers the chat's free text (default: the offline policy's answer, as text)."""
         self.policy = OfflinePolicy(definition=definition)
         self.hook = hook
+        self.chat_hook = chat_hook
         self.model = model
         self.seen: dict[str, int] = {}  # request digest -> attempts
         self.completions = 0
@@ -156,11 +165,15 @@ class ScriptedServer:
         if problem is not None:
             error = {"message": problem, "type": "invalid_request_error", "param": "messages", "code": None}
             return HttpFailure(400, {"error": error})
+        messages = to_messages(body.get("messages") or [])
+        if is_chat(messages):
+            reply = self.chat_hook(messages) if self.chat_hook else None
+            return reply or Completion(offline_chat_answer(messages))
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         call = list(self.seen).index(digest) if digest in self.seen else len(self.seen)
         self.seen[digest] = self.seen.get(digest, 0) + 1
         tools = tuple(t["function"]["name"] for t in body.get("tools") or [])
-        turn = self.turn(to_messages(body.get("messages") or []), tools, call, self.seen[digest])
+        turn = self.turn(messages, tools, call, self.seen[digest])
         reply = self.hook(turn) if self.hook else None
         return reply or Completion(
             turn.planned[0], [(c["name"], json.dumps(c["args"])) for c in turn.planned[1]]
@@ -247,4 +260,10 @@ class ScriptedTransport(httpx.BaseTransport):
             raise kind(reply.message, request=request)
         if isinstance(reply, HttpFailure):
             return httpx.Response(reply.status, headers=reply.headers, json=reply.body, request=request)
-        return httpx.Response(200, json=self.server.completion_json(reply, body), request=request)
+        completion = self.server.completion_json(reply, body)
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            events = completion_events(completion, include_usage)
+            headers = {"content-type": "text/event-stream"}
+            return httpx.Response(200, headers=headers, content=events, request=request)
+        return httpx.Response(200, json=completion, request=request)

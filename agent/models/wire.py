@@ -54,6 +54,8 @@ class RecordingTransport(httpx.BaseTransport):
         started = time.monotonic()
         try:
             response = self.inner.handle_request(request)
+            if _is_event_stream(response):  # pass the events on as they arrive; record them at the end
+                return self._teed(response, request, recorded_request, started)
             content = response.read()  # decoded: the rebuilt response below carries no content-encoding
         except httpx.TransportError as exc:
             self._write(recorded_request, started, error={"type": type(exc).__name__, "message": str(exc)})
@@ -68,6 +70,23 @@ class RecordingTransport(httpx.BaseTransport):
         kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _FRAMING_HEADERS]
         return httpx.Response(response.status_code, headers=kept, content=content, request=request)
 
+    def _teed(
+        self, response: httpx.Response, request: httpx.Request, recorded: dict[str, Any], started: float
+    ) -> httpx.Response:
+        headers = {k: v for k, v in response.headers.items() if k.lower() in RETRY_HEADERS}
+        status = response.status_code
+
+        def finished(content: bytes, error: httpx.TransportError | None) -> None:
+            if error is not None:
+                self._write(recorded, started, error={"type": type(error).__name__, "message": str(error)})
+            else:
+                self._write(
+                    recorded, started, response={"status": status, "headers": headers, **_body(content)}
+                )
+
+        kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _FRAMING_HEADERS]
+        return httpx.Response(status, headers=kept, stream=_TeeStream(response, finished), request=request)
+
     def _write(self, request: dict[str, Any], started: float, **outcome: Any) -> None:
         self.count += 1
         elapsed_ms = round((time.monotonic() - started) * 1000)
@@ -80,6 +99,40 @@ class RecordingTransport(httpx.BaseTransport):
 
 
 _FRAMING_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}
+
+
+def _is_event_stream(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").split(";")[0].strip() == "text/event-stream"
+
+
+class _TeeStream(httpx.SyncByteStream):
+    """Yields a streamed body chunk by chunk and hands the whole of it to `finished` once, at its end
+    (or what arrived, with the error, when the stream breaks)."""
+
+    def __init__(self, response: httpx.Response, finished: Any) -> None:
+        self.response = response
+        self.finished = finished
+        self.received: list[bytes] = []
+        self.reported = False
+
+    def __iter__(self) -> Any:
+        try:
+            for chunk in self.response.iter_bytes():
+                self.received.append(chunk)
+                yield chunk
+        except httpx.TransportError as exc:
+            self._report(exc)
+            raise
+        self._report(None)
+
+    def _report(self, error: httpx.TransportError | None) -> None:
+        if not self.reported:
+            self.reported = True
+            self.finished(b"".join(self.received), error)
+
+    def close(self) -> None:
+        self._report(None)  # a client that stops reading early: record what it read
+        self.response.close()
 
 
 class ReplayExhausted(RuntimeError):

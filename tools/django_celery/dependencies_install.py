@@ -26,6 +26,7 @@ from tools.django_celery.codemods.dependencies import (
     celery_requirement,
 )
 from tools.django_celery.facts import Decisions, ProjectFacts
+from tools.django_celery.project_session import missing_in_session
 
 IMPORT_NAMES = {
     "celery": "celery",
@@ -82,6 +83,16 @@ def configured_broker(facts: ProjectFacts) -> str | None:
 
 def import_names(requirement: Requirement) -> list[str]:
     return [IMPORT_NAMES[requirement.key], *(["redis"] if "redis" in requirement.extras else [])]
+
+
+def missing_for(facts: ProjectFacts, wanted: list[Requirement]) -> list[Requirement]:
+    """The requirements the project's interpreter lacks: asked of the run's project session when one is
+    up (no interpreter to start), else of a one-off subprocess."""
+    modules = [name for requirement in wanted for name in import_names(requirement)]
+    absent = missing_in_session(facts, modules)
+    if absent is None:
+        return missing_requirements(facts.interpreter, wanted)
+    return [r for r in wanted if set(absent) & set(import_names(r))]
 
 
 def missing_requirements(
@@ -164,7 +175,7 @@ def ensure_installed(
     says what was installed where: undo cannot uninstall packages.
     """
     wanted = needed_requirements(decisions, backend, configured_broker(facts))
-    missing = missing_requirements(facts.interpreter, wanted)
+    missing = missing_for(facts, wanted)
     if not missing:
         return []
     command = shell_command(pip_command(facts.interpreter, missing))
@@ -200,7 +211,7 @@ def dependencies_check(
     """Analysis gate: the project's interpreter can import everything the decisions need."""
     wanted = needed_requirements(decisions, configured_broker=configured_broker(facts))
     try:
-        missing = missing_requirements(facts.interpreter, wanted)
+        missing = missing_for(facts, wanted)
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
         return _result(False, f"could not check the packages of {facts.interpreter}: {exc}")
     listed = ", ".join(r.pep508() for r in wanted)

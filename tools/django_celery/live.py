@@ -6,9 +6,10 @@ code. Everything runs in the project's interpreter with the verification overlay
 the user's project is left byte-identical: the broker lives in a temp folder unless a real one is given,
 and a SQLite database is verified on a temp copy.
 
-Order, chosen so failures are cheap and clear: overlay -> (migrate the copy | the client session's
-preflight: settings, INSTALLED_APPS, broker reachable | on the embedded broker, the worker starting) in
-parallel -> worker until "ready." -> the same client session (inspect the node, round trip) -> worker
+Order, chosen so failures are cheap and clear: overlay -> (the client session's preflight: settings,
+INSTALLED_APPS, broker reachable, then the SQLite copy migrated in the same process | on the embedded
+broker, the worker starting) in parallel -> worker until "ready." -> the same client session (inspect the
+node, round trip) -> worker
 stopped in `finally`, with proof that no process of its group is left. On the embedded broker the worker
 is killed at once (its broker is a temp folder that is removed next, so nothing can be lost; Celery's own
 warm shutdown spends 2.5 s in billiard's pool join); on a real broker it is told to shut down and allowed
@@ -21,7 +22,6 @@ import re
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,16 +29,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agent.checklist import CheckResult, result
-from tools.base import ToolError
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.live_beat import BeatOutcome, verify_beat
 from tools.django_celery.live_overlay import BrokerChoiceError, VerificationOverlay, build_overlay, mask_url
 from tools.django_celery.live_worker import CeleryProcess, LiveProcessError, ready_pattern, worker_command
-from tools.django_celery.migrations import migration_plan
 from tools.django_celery.probe_session import ProbeSession
 from tools.django_celery.project_env import base_dir_of, facts_env, run_manage
 from tools.django_celery.task_modules import tasks_module_owners
-from tools.django_celery.tree_digest import file_hash
 from tools.scratch import scratch_dir
 
 PROBE = Path(__file__).resolve().parent / "probes" / "verify_client.py"
@@ -95,8 +92,11 @@ class StepTimer:
 
 
 def client_session(facts: ProjectFacts, overlay: VerificationOverlay) -> ProbeSession:
-    """verify_client.py in the project's interpreter: preflight at once, the round trip when asked."""
+    """verify_client.py in the project's interpreter: preflight at once (then the SQLite copy migrated), the
+    round trip when asked."""
     argv = [facts.interpreter, str(PROBE), "--app", facts.celery_target]
+    if overlay.database_copy is not None:
+        argv.append("--migrate")
     return ProbeSession(argv, base_dir_of(facts), overlay.env, "verification client")
 
 
@@ -277,41 +277,17 @@ def verify_live(
 def prepare(
     facts: ProjectFacts, overlay: VerificationOverlay, client: ProbeSession, timeout: float
 ) -> tuple[dict[str, Any], str | None]:
-    """Migrate the SQLite copy while the client session answers its preflight: (preflight, problem).
+    """The client session's preflight, then (SQLite) its migration of the database copy: (preflight, problem).
 
     Every live step (the worker here, beat later) starts only when the problem is None.
     """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        migrating = pool.submit(migrate_copy, facts, overlay, timeout)
-        preflight = client.answer(timeout)
-        migrate_error = migrating.result()
-    return preflight, preflight_problem(preflight, overlay) or migrate_error
-
-
-def migrate_copy(facts: ProjectFacts, overlay: VerificationOverlay, timeout: float) -> str | None:
-    """Migrate the temp SQLite copy so the worker can store results; None when fine or not needed."""
-    if overlay.database_copy is None or copy_is_migrated(facts, overlay.database_copy):
-        return None
-    done = run_manage(facts, "migrate", "--noinput", timeout=timeout, env=overlay.env)
-    if done.returncode:
-        return f"migrate on the verification copy of the database failed:\n{done.stderr[-2000:]}"
-    return None
-
-
-def copy_is_migrated(facts: ProjectFacts, copy: Path) -> bool:
-    """True when the copy holds exactly the project database's bytes and that database's migration plan
-    (item 8 asks for it at the same time, so it is usually answered already) has nothing left to apply:
-    `migrate` on the copy would then do nothing, at the cost of an interpreter and 0.4 s of CPU."""
-    source = Path(facts.database_name or "")
-    if not copy.is_file() or not source.is_file() or source.with_name(source.name + "-wal").exists():
-        return False
-    if file_hash(copy) != file_hash(source):
-        return False
-    try:
-        plan = migration_plan(facts)
-    except ToolError:
-        return False
-    return bool(plan) and all(applied for _label, _name, applied in plan)
+    preflight = client.answer(timeout)
+    problem = preflight_problem(preflight, overlay)
+    if preflight.get("ok") and overlay.database_copy is not None:
+        migrated = client.answer(timeout)
+        if not migrated.get("ok") and problem is None:
+            problem = f"migrate on the verification copy of the database failed:\n{migrated.get('error', '')[-2000:]}"
+    return preflight, problem
 
 
 def run_worker_and_client(

@@ -78,7 +78,15 @@ def base_dir_of(facts: ProjectFacts) -> Path:
 def run_manage(
     facts: ProjectFacts, *args: str, timeout: float = 300, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`python manage.py <args>` in the project's interpreter, from the folder holding manage.py."""
+    """`python manage.py <args>` in the project's interpreter, from the folder holding manage.py: in the
+    run's project session when it can (the project's own environment, startproject's manage.py), else as
+    a subprocess."""
+    if env is None:
+        from tools.django_celery.project_session import manage_in_session  # it builds on this module
+
+        done = manage_in_session(facts, list(args), timeout)
+        if done is not None:
+            return done
     return subprocess.run(
         [facts.interpreter, str(Path(facts.root) / facts.manage_py), *args],
         cwd=base_dir_of(facts),

@@ -1,9 +1,10 @@
 """Run the discovery probe in the project's interpreter and turn its failures into fixable messages.
 
 Discovery's one subprocess: `probes/inspect_project.py` loads the settings with `django.setup()` and reports
-what Django sees. When it cannot (no Django in the interpreter, a package the settings import is missing, an
-environment variable is unset), the user gets a DiscoveryError quoting the exception's last line and saying
-exactly what to do, instead of a traceback.
+what Django sees (during a run, the project session's first answer: the same report from a process that
+stays up for the run's other questions). When it cannot (no Django in the interpreter, a package the
+settings import is missing, an environment variable is unset), the user gets a DiscoveryError quoting the
+exception's last line and saying exactly what to do, instead of a traceback.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tools.django_celery.answer_memo import answer_key, remembered
 from tools.django_celery.discovery_error import DiscoveryError
 from tools.django_celery.interpreter import InterpreterChoice
 from tools.django_celery.project_env import project_process_env, result_payload
+from tools.django_celery.project_session import discovery_report
 from tools.lifetime import die_with_parent
 
 PROBE_SCRIPT = Path(__file__).resolve().parent / "probes" / "inspect_project.py"
@@ -75,12 +77,30 @@ def run_probe(
     key, tree = answer_key(
         "discovery probe", str(choice.path), root, env, env_files or [], str(base_dir), settings_module
     )
-    return remembered(key, tree, root, lambda: _probe(choice, base_dir, settings_module, env))
+    return remembered(
+        key, tree, root, lambda: _probe(choice, root, base_dir, settings_module, env, env_files or [])
+    )
 
 
 def _probe(
-    choice: InterpreterChoice, base_dir: Path, settings_module: str, env: dict[str, str]
+    choice: InterpreterChoice,
+    root: Path,
+    base_dir: Path,
+    settings_module: str,
+    env: dict[str, str],
+    env_files: list[str],
 ) -> ProbeReport:
+    """The project session's report when one may live (a run), else a one-off probe's."""
+    report = discovery_report(str(choice.path), root, base_dir, settings_module, env, env_files)
+    payload = report if report is not None else _one_off_probe(choice, base_dir, settings_module, env)
+    if not payload.get("ok"):
+        raise DiscoveryError(_failure_message(payload, choice, settings_module, base_dir))
+    return ProbeReport.model_validate(payload)
+
+
+def _one_off_probe(
+    choice: InterpreterChoice, base_dir: Path, settings_module: str, env: dict[str, str]
+) -> dict:
     command = [str(choice.path), "-B", str(PROBE_SCRIPT)]
     try:
         done = subprocess.run(
@@ -110,9 +130,7 @@ def _probe(
             f"The interpreter {choice.path} ({choice.reason}) could not run the discovery probe: {tail}. "
             "Pass --python with the Python 3 interpreter your project runs with."
         )
-    if not payload.get("ok"):
-        raise DiscoveryError(_failure_message(payload, choice, settings_module, base_dir))
-    return ProbeReport.model_validate(payload)
+    return payload
 
 
 def _failure_message(payload: dict, choice: InterpreterChoice, settings_module: str, base_dir: Path) -> str:

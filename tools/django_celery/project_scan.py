@@ -38,8 +38,12 @@ def walk_files(root: Path, name_filter: str = ".py", max_depth: int | None = Non
         for name in sorted(files):
             if not name.endswith(name_filter):
                 continue
+            path = here / name
+            if not path.is_symlink():  # os.walk does not follow folder links: the path is already resolved
+                yield path
+                continue
             try:
-                yield resolve_in_project(root, here / name)
+                yield resolve_in_project(root, path)
             except PathEscapeError:
                 continue
 

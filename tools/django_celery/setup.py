@@ -88,13 +88,18 @@ def require_facts(ctx: ToolContext) -> ProjectFacts:
     return ctx.facts
 
 
+def parse_setup_arguments(arguments: str) -> argparse.Namespace:
+    """The arguments of `/celery:setup`; ToolError with the usage when they do not parse."""
+    try:
+        return _parser().parse_args(shlex.split(arguments))
+    except ValueError as exc:
+        raise ToolError(f"cannot split the arguments {arguments!r}: {exc}. Usage: {USAGE}") from exc
+
+
 def setup_decisions(ctx: ToolContext, arguments: str) -> Decisions:
     """ctx.decisions (or defaults) with the explicit arguments applied on top, marked as flags."""
     facts = require_facts(ctx)
-    try:
-        args = _parser().parse_args(shlex.split(arguments))
-    except ValueError as exc:
-        raise ToolError(f"cannot split the arguments {arguments!r}: {exc}. Usage: {USAGE}") from exc
+    args = parse_setup_arguments(arguments)
     decisions = (ctx.decisions or Decisions(task_apps=[a.label for a in facts.apps])).model_copy(deep=True)
     if args.apps is not None:
         labels = [label.strip() for label in args.apps.split(",") if label.strip()]

@@ -54,8 +54,9 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def tree_digest(root: Path) -> str:
-    """One digest over every file's path and content under `root` (symlinks by their target path)."""
+def tree_digest(root: Path, leave_out: frozenset[Path] = frozenset()) -> str:
+    """One digest over every file's path and content under `root` (symlinks by their target path), but
+    the files in `leave_out` (absolute paths under the resolved root)."""
     root = root.resolve()
     digest = hashlib.sha256()
     for folder, dirs, files in os.walk(root):
@@ -63,6 +64,8 @@ def tree_digest(root: Path) -> str:
         dirs[:] = sorted(d for d in dirs if not _skipped(here / d))
         for name in sorted(files):
             path = here / name
+            if path in leave_out:
+                continue
             rel = path.relative_to(root).as_posix()
             try:
                 content = f"-> {os.readlink(path)}" if path.is_symlink() else file_hash(path)

@@ -6,8 +6,10 @@ where INSTALLED_APPS is defined) and the checks (where the broker URL comes from
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 import libcst as cst
@@ -166,6 +168,14 @@ def _is_apps_name(name: str) -> bool:
 
 
 def analyse_settings_file(rel: str, text: str, base_dir: str) -> SettingsFile:
+    """What one settings file binds and imports. A copy of the analysis kept per (path, text, base): a run
+    loads the settings chain a dozen times, mostly on unchanged files; the copy is the caller's to
+    complete (`env_reader`), the lists are never changed after the analysis."""
+    return copy.copy(_analysed(rel, text, base_dir))
+
+
+@lru_cache(maxsize=256)
+def _analysed(rel: str, text: str, base_dir: str) -> SettingsFile:
     source = PythonFile.parse(rel, text)
     info = SettingsFile(source)
     for statement in _top_level_small_statements(source.module):

@@ -58,7 +58,9 @@ def _project_frame(frames: traceback.StackSummary) -> str | None:
     own = [
         f
         for f in frames
-        if os.path.abspath(f.filename).startswith(here) and "site-packages" not in f.filename
+        if not f.filename.startswith("<")  # <frozen os>, <string>: no file the user can fix
+        and os.path.abspath(f.filename).startswith(here)
+        and "site-packages" not in f.filename
     ]
     return f"{os.path.relpath(own[-1].filename)}:{own[-1].lineno}" if own else None
 

@@ -7,6 +7,8 @@ happens here, in a subprocess that stays up for two steps, each answered with ex
 - `preflight` (at once): load the settings, read INSTALLED_APPS, load the project's Celery app, report the broker
   and result backend it really uses, and check that the broker (and a Redis result backend) answers. On a
   real broker it runs before any worker is started, so an unreachable broker is reported in about a second.
+- with `--migrate`, right after a passing preflight: migrate the overlay's temp copy of the SQLite database
+  when anything is left to apply (`{"ok": true, "applied": n}` or the error).
 - `roundtrip` (when the parent sends one JSON line on stdin: node, queue, apps, timeout, shutdown): ask the
   live worker (by node name, stopping at its first reply) which tasks it registered,
   send one task that needs no arguments to the verification queue, wait for its result, check the result
@@ -264,16 +266,40 @@ def failure_hint(status: str, value: object) -> str:
     return hint
 
 
+def migrate_copy() -> dict:
+    """Migrate the verification copy of the SQLite database (the overlay's DATABASES) when its plan has
+    anything left to apply: here, where Django is set up already, instead of in one more interpreter."""
+    from django.core.management import call_command
+    from django.db import connection, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    try:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if pending:
+            call_command("migrate", interactive=False, verbosity=0)
+    except Exception:
+        return {"ok": False, "error": error_tail()}
+    finally:
+        connections.close_all()
+    return {"ok": True, "applied": len(pending)}
+
+
 def session(args: argparse.Namespace) -> None:
-    """Preflight now; the round trip when the parent sends the worker's node (EOF: nothing more to do)."""
+    """Preflight now (then the copy's migrations, with --migrate); the round trip when the parent sends
+    the worker's node (EOF: nothing more to do)."""
     report: dict = {"ok": False}
     try:
         preflight(args, report)
     except Exception:
         report["error"] = error_tail()
     emit(report)
+    if not report["ok"]:
+        return
+    if args.migrate:
+        emit(migrate_copy())
     line = sys.stdin.readline()
-    if not line.strip() or not report["ok"]:
+    if not line.strip():
         return
     for key, value in json.loads(line).items():
         setattr(args, key, value)
@@ -288,6 +314,7 @@ def session(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--app", required=True, help="what `celery -A` takes: the app's package or module")
+    parser.add_argument("--migrate", action="store_true", help="migrate the database copy after preflight")
     args = parser.parse_args()
     # Set by the parent's request line: node (the live worker's full name), queue (the verification
     # queue it consumes), apps (label=module of every local app), timeout, shutdown (stop it afterwards).
