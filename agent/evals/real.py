@@ -167,6 +167,7 @@ def evaluate(case: RealCase, brokers: list[str], log: Path) -> list[Row]:
         head |= {"venv_reused": reused, "venv_s": round(seconds, 1), "django": django_version(venv)}
         if case.database:
             fresh_database(case.database)
+            migrate_database(case, tree, venv, log)
         before = run_suite(case, tree, venv, log)
         reset(tree)
         head |= {"suite_before": before.model_dump(), "expected_tests": case.expected_tests}
