@@ -108,7 +108,10 @@ def fresh_database(name: str) -> None:
 def migrate_database(case: RealCase, tree: Path, venv: Path, log: Path) -> None:
     """`manage.py migrate` on its fresh database, as its developer did when setting the project up: the
     run then finds the project's own tables there (only Celery's are its to migrate)."""
-    manage = tree / case.path / "manage.py"
+    found = [p for p in (tree / case.path).rglob("manage.py") if "node_modules" not in p.parts]
+    if not found:
+        raise RealCaseError(f"{case.name}: no manage.py under {case.path} to migrate its database with")
+    manage = min(found, key=lambda p: len(p.parts))  # the project's own, as discovery finds it (src/…)
     done = subprocess.run(
         [str(venv / "bin" / "python"), str(manage), "migrate", "--noinput", "-v", "0"],
         cwd=manage.parent,
