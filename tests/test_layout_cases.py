@@ -100,7 +100,15 @@ def test_an_already_integrated_project_is_verified_and_left_unchanged(
 @pytest.mark.live
 @pytest.mark.services
 @pytest.mark.parametrize(
-    "case", ["cookiecutter_celery", "tasks_app", "no_settings_default", "env_required", "other_queue"]
+    "case",
+    [
+        "cookiecutter_celery",
+        "tasks_app",
+        "no_settings_default",
+        "env_required",
+        "other_queue",
+        "config_layer",
+    ],
 )
 def test_layouts_met_in_public_projects_pass_as_eval_cases(case: str, tmp_path: Path) -> None:
     """The failure classes first seen on public projects, run exactly as `eval run` runs a case: 11/11,

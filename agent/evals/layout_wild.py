@@ -15,6 +15,11 @@
   `Q_CLUSTER` settings) in the app with models, a second app without one, and no database file yet (as
   vulnman/vulnman): Celery's tasks go to the free app, the other queue's module is left alone, and the
   database the run creates is one undo removes.
+- `config_layer` — an existing Celery app in `mysite/celery_app.py` that the package `__init__` does not
+  load, its broker and backend read through the project's own configuration layer (`config.get(...)` of
+  a configparser fed by MYSITE_* variables) only when a broker is configured, eager mode as the fallback,
+  and a task sent with `apply_async()` from a signal receiver (as pretalx/pretalx): not hard-coded, the
+  unsafe send reported (no consent), nothing shadowed.
 """
 
 from __future__ import annotations
@@ -288,4 +293,82 @@ def other_queue(dest: Path) -> Path:
     (project / "polls" / "tasks.py").write_text(OTHER_QUEUE_TASKS)
     settings = project / "mysite" / "settings.py"
     settings.write_text(settings.read_text() + OTHER_QUEUE_SETTINGS)
+    return project
+
+
+CONFIG_LAYER_READER = '''"""The project's configuration: an INI file, overridden by MYSITE_* environment variables."""
+
+import configparser
+import os
+
+
+def build_config():
+    config = configparser.RawConfigParser()
+    config.read_dict({"celery": {"broker": "", "backend": ""}})
+    config.read(os.environ.get("MYSITE_CONFIG_FILE", "mysite.cfg"))
+    for key in ("broker", "backend"):
+        value = os.environ.get(f"MYSITE_CELERY_{key.upper()}")
+        if value:
+            config.set("celery", key, value)
+    return config
+'''
+CONFIG_LAYER_SETTINGS = """
+from mysite.config import build_config
+
+config = build_config()
+
+## TASK RUNNER SETTINGS
+if config.get("celery", "broker"):
+    CELERY_BROKER_URL = config.get("celery", "broker")
+    CELERY_RESULT_BACKEND = config.get("celery", "backend")
+    CELERY_TASK_ALWAYS_EAGER = False
+else:
+    CELERY_TASK_ALWAYS_EAGER = True
+"""
+CONFIG_LAYER_APP = """import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
+
+app = Celery("mysite")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+"""
+CONFIG_LAYER_TASKS = """from mysite.celery_app import app
+
+
+@app.task(name="polls.count_questions")
+def count_questions():
+    from polls.models import Question
+
+    return Question.objects.count()
+"""
+CONFIG_LAYER_SIGNALS = """from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from polls.models import Question
+from polls.tasks import count_questions
+
+
+@receiver(post_save, sender=Question)
+def recount(sender, **kwargs):
+    count_questions.apply_async()
+"""
+
+
+def config_layer(dest: Path) -> Path:
+    """Celery configured through the project's own config layer, app in celery_app.py, a receiver's send."""
+    project = make_sample_project(dest)
+    (project / "mysite" / "config.py").write_text(CONFIG_LAYER_READER)
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + CONFIG_LAYER_SETTINGS)
+    (project / "mysite" / "celery_app.py").write_text(CONFIG_LAYER_APP)
+    (project / "polls" / "tasks.py").write_text(CONFIG_LAYER_TASKS)
+    (project / "polls" / "signals.py").write_text(CONFIG_LAYER_SIGNALS)
+    apps = project / "polls" / "apps.py"
+    apps.write_text(
+        apps.read_text() + "\n    def ready(self):\n        from polls import signals  # noqa: F401\n"
+    )
+    (project / "requirements.txt").write_text("Django>=5.2,<6\ncelery>=5.4,<6\n")
     return project

@@ -341,6 +341,7 @@ LAYOUTS: dict[str, Recipe] = {
     "no_settings_default": layout_wild.no_settings_default,
     "env_required": layout_wild.env_required,
     "other_queue": layout_wild.other_queue,
+    "config_layer": layout_wild.config_layer,
 }
 
 __all__ = ["LAYOUTS", "Recipe", "release_fixture"]

@@ -23,6 +23,7 @@ from tools.django_celery.codemods.settings_block import (
     DEFAULT_REDIS_RESULTS_URL,
     backend_settings,
     ensure_settings_block,
+    kept_backend,
     switch_result_backend,
 )
 from tools.django_celery.codemods.settings_chain import celery_file_chain
@@ -44,6 +45,12 @@ def run_add_backend(ctx: ToolContext, arguments: str) -> str:
     facts = require_facts(ctx)
     backend = parse_backend(arguments)
     edits = ProjectEdits(ctx.project_root)
+    decisions = (ctx.decisions or Decisions(task_apps=[a.label for a in facts.apps])).model_copy(deep=True)
+    kept = kept_backend(celery_file_chain(facts, edits.read), decisions)
+    if kept is not None and backend == decisions.result_backend:  # the run's own default, not a request
+        return render_summary(
+            f"/celery:add-backend: kept the project's result backend ({kept.where}: {kept.code}).", [], [], []
+        )
     switch_result_backend(edits, facts, backend)
     chain = celery_file_chain(facts, edits.read)
     ensure_settings_block(edits, facts, backend_settings(backend, chain), f"Celery result backend: {backend}")
@@ -61,7 +68,6 @@ def run_add_backend(ctx: ToolContext, arguments: str) -> str:
     notes = run_migrations(ctx, apps, edits)
     if backend == "django-cache":
         notes += create_cache_table(ctx, edits)
-    decisions = (ctx.decisions or Decisions(task_apps=[a.label for a in facts.apps])).model_copy(deep=True)
     decisions.override("result_backend", backend)
     ctx.decisions = decisions
     return render_summary(f"/celery:add-backend: result backend {backend}.", reports, edits.warnings, notes)

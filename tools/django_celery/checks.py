@@ -11,6 +11,8 @@ import ast
 from collections.abc import Callable
 from pathlib import Path
 
+import libcst as cst
+
 from agent.checklist import CheckResult, result
 from tools.django_celery.authorship import authorship
 from tools.django_celery.codemods.app_analysis import (
@@ -26,7 +28,7 @@ from tools.django_celery.codemods.env_files import ENV_EXAMPLE, GITIGNORE
 from tools.django_celery.codemods.installed_apps import celery_apps
 from tools.django_celery.codemods.secret_scan import Finding, added_lines, gitignore_ignores, scan_text
 from tools.django_celery.codemods.settings_block import backend_kind
-from tools.django_celery.codemods.settings_chain import project_chain
+from tools.django_celery.codemods.settings_chain import SettingsChain, project_chain
 from tools.django_celery.codemods.source import disk_reader
 from tools.django_celery.codemods.tasks_module import tasks_path
 from tools.django_celery.facts import Decisions, ProjectFacts
@@ -241,8 +243,8 @@ def check_on_commit(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
     safe += [f"{where}: delay_on_commit" for where in _deferred_calls(root)]
     risky = [f"{u}: can run before COMMIT (DoesNotExist) or after a rollback" for u in unsafe]
     problems = written + (risky if decisions.rewrite_dispatch else [])
-    if not unsafe_sites and not safe:
-        safe = _delay_on_commit_available(facts, len(sites))
+    if not safe and not written:  # the user's unconsented sites are reported, never held against the item
+        safe = _delay_on_commit_available(facts, len(sites), len(unsafe))
     if not safe and decisions.dispatch != "immediate":
         problems.append("no transaction.on_commit(...) or delay_on_commit(...) dispatch in the project")
     found = safe if decisions.dispatch != "immediate" else [*safe, "immediate dispatch was chosen"]
@@ -251,19 +253,23 @@ def check_on_commit(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
     return result("on_commit", not problems, _evidence(problems, found))
 
 
-def _delay_on_commit_available(facts: ProjectFacts, plain_sites: int) -> list[str]:
-    """Evidence that tasks can be dispatched after COMMIT when no dispatch runs inside a transaction.
+def _delay_on_commit_available(facts: ProjectFacts, sites: int, unsafe: int) -> list[str]:
+    """Evidence that tasks can be dispatched after COMMIT when no dispatch of ours runs inside a transaction.
 
     A project whose tasks are sent only outside transactions (cookiecutter-django's sample task, sent
-    from its test) has nothing to make safe; what matters is that the safe call is there for the
-    first caller inside one. With
+    from its test) has nothing to make safe; one whose own code sends inside a transaction (pretalx's
+    signal receivers) gets those sites reported, rewritten only with consent. Either way what matters is
+    that the safe call is there for the first caller that wants it. With
     DJANGO_SETTINGS_MODULE set before Celery() is created, Celery's Django fixup makes every task a
     DjangoTask, whose delay_on_commit() defers the send to transaction.on_commit.
     """
     info = read_celery_module(facts, disk_reader(Path(facts.root)))
     if info is None or info.app is None or not info.setdefault_first:
         return []
-    sent = f"{plain_sites} dispatch(es), none inside a transaction" if plain_sites else "no dispatch yet"
+    inside = (
+        f"{unsafe} inside a transaction (reported: yours to defer)" if unsafe else "none inside a transaction"
+    )
+    sent = f"{sites} dispatch(es), {inside}" if sites else "no dispatch yet"
     return [
         f"{sent}; {info.app.where}: {info.app_variable} = "
         "Celery(...) is created after DJANGO_SETTINGS_MODULE is set, so every task is a DjangoTask with "
@@ -311,6 +317,32 @@ def _journal_findings(root: Path) -> tuple[list[Finding], set[str]]:
     return findings, touched
 
 
+def _literal_text(chain: SettingsChain, node: cst.BaseExpression | None, depth: int = 0) -> str | None:
+    """The text of a value written in the code (strings, their concatenations, f-strings of literals, a
+    setting name bound only to such values); None for anything computed at run time (a call: an env
+    reader, a project's own config reader)."""
+    if node is None or depth > 3:
+        return None
+    if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.FormattedString):
+        texts = [
+            part.value
+            if isinstance(part, cst.FormattedStringText)
+            else _literal_text(chain, part.expression, depth + 1)
+            for part in node.parts
+        ]
+        return None if None in texts else "".join(t or "" for t in texts)
+    if isinstance(node, cst.BinaryOperation):
+        left, right = _literal_text(chain, node.left, depth + 1), _literal_text(chain, node.right, depth + 1)
+        return None if left is None or right is None else left + right
+    if isinstance(node, cst.Name):
+        bound = [_literal_text(chain, a.value, depth + 1) for a in chain.assignments(node.value)]
+        return None if not bound or None in bound else "".join(t or "" for t in bound)
+    return None
+
+
 def check_env_vars(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
     root = Path(facts.root)
     reader = disk_reader(root)
@@ -320,13 +352,14 @@ def check_env_vars(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
         assignments = chain.assignments(name) or [
             a for old in NAMESPACED_TO_OLD.get(name, []) for a in chain.assignments(old)
         ]
-        urls = [a for a in assignments if "://" in a.code]
         from_env = [a for a in assignments if chain.reads_environment(a.value)]
+        hard_coded = [a for a in assignments if "://" in (_literal_text(chain, a.value) or "")]
         if from_env:
             found.append(f"{from_env[-1].where}: {name} read from the environment")
-        elif urls or (name == "CELERY_BROKER_URL" and assignments):
-            where = (urls or assignments)[-1].where
-            problems.append(f"{where}: {name} is hard-coded; read it from the environment")
+        elif hard_coded:
+            problems.append(f"{hard_coded[-1].where}: {name} is hard-coded; read it from the environment")
+        elif assignments:  # a project's own configuration layer (pretalx's config.get(...)): not in the code
+            found.append(f"{assignments[-1].where}: {name} = {assignments[-1].code}, set by code at run time")
         elif name == "CELERY_BROKER_URL":
             problems.append("CELERY_BROKER_URL is not set")
     findings, touched = _journal_findings(root)

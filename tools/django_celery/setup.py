@@ -38,6 +38,7 @@ from tools.django_celery.codemods.settings_block import (
     broker_default,
     core_settings,
     ensure_settings_block,
+    kept_backend,
     rename_old_style_settings,
     report_old_style_settings,
     shadowing_old_names,
@@ -202,9 +203,12 @@ def plan_setup(
         turn_eager_off(edits, facts)
     else:
         report_eager(edits, facts)
-    backend = effective_backend(edits, facts, decisions)
     chain = celery_file_chain(facts, edits.read)
-    settings = core_settings(facts, decisions, chain) + backend_settings(backend, chain)
+    kept = kept_backend(chain, decisions)
+    if kept is not None:
+        edits.warn(f"{kept.where}: CELERY_RESULT_BACKEND = {kept.code} is the project's own; kept as it is.")
+    backend = "none" if kept is not None else effective_backend(edits, facts, decisions)
+    settings = core_settings(facts, decisions, chain) + ([] if kept else backend_settings(backend, chain))
     settings = shadowing_old_names(settings, project_chain(facts, edits.read), edits)
     header = f"Celery, read by {celery_module_path(facts)}"
     ensure_settings_block(edits, facts, settings, header, settings_line_length)
@@ -213,6 +217,7 @@ def plan_setup(
     ensure_installed_apps(edits, facts, celery_apps(backend, decisions.beat))
     decisions.result_backend = backend
     doc = quality_steps(edits, facts, decisions, line_length)
+    doc.results = f"the backend your settings choose (`CELERY_RESULT_BACKEND = {kept.code}`)" if kept else ""
     ensure_dependencies(edits, facts, needed_requirements(decisions, backend, configured_broker(facts)))
     doc.env = env_example_values(facts, decisions, backend)
     ensure_env_example(edits, doc.env, "Celery (copy to .env)")

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from tools.django_celery.codemods.app_analysis import celery_module_path
 from tools.django_celery.codemods.workspace import ProjectEdits
 from tools.django_celery.facts import Decisions, ProjectFacts, ResultBackend
 
@@ -38,6 +39,7 @@ class DocFacts:
     queues: list[str] = field(
         default_factory=list
     )  # with routing: the default queue, then the dedicated ones
+    results: str = ""  # where results go when the project's own setting chooses (else BACKEND_TEXT)
 
 
 def _test_target(facts: ProjectFacts, test_module: str) -> str:
@@ -78,7 +80,7 @@ def render_celery_doc(facts: ProjectFacts, decisions: Decisions, doc: DocFacts, 
         f"{h1} Celery",
         "",
         f"Background tasks of `{facts.project_package}` run on [Celery](https://docs.celeryq.dev/). Settings are",
-        f"the `CELERY_*` block of `{settings}`; the app is `{facts.project_package_dir}/celery.py`.",
+        f"the `CELERY_*` block of `{settings}`; the app is `{celery_module_path(facts)}`.",
         "",
         f"{h2} Run the worker{' and beat' if decisions.beat else ''}",
         "",
@@ -101,7 +103,7 @@ def render_celery_doc(facts: ProjectFacts, decisions: Decisions, doc: DocFacts, 
         *env_rows,
         "",
         "Put real credentials only there, never in settings or code.",
-        f"Results are stored in {BACKEND_TEXT[doc.backend]}.",
+        f"Results are stored in {doc.results or BACKEND_TEXT[doc.backend]}.",
         "",
         f"{h2} Tasks",
         "",

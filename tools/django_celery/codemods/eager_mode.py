@@ -5,8 +5,9 @@ works without a worker; in those settings every task then runs inline in the web
 reaches the broker, so the worker a developer starts never receives work (celery-audit's CEL020, high).
 With `--fix-eager` each such literal `True` becomes `False`; tests that want eager mode turn it on for
 themselves (`override_settings`, or a test settings module, which is not in the chain of the settings the
-project runs with and is never touched). An eager default chosen by code (a conditional, an environment
-read) is not a literal `True` and is left alone.
+project runs with and is never touched). A literal `True` in a branch counts too (pretalx falls back to
+eager mode when no broker is configured): consent is the user's call; a value read from the environment is
+not a literal and is left alone.
 """
 
 from __future__ import annotations

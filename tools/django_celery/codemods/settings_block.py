@@ -146,6 +146,18 @@ def backend_kind(assignment: Assignment, chain: SettingsChain) -> ResultBackend 
     return None
 
 
+def kept_backend(chain: SettingsChain, decisions: Decisions) -> Assignment | None:
+    """The project's own CELERY_RESULT_BACKEND when it is none of ours (`config.get("celery", "backend")`
+    of pretalx's configuration layer, an `rpc://` or `db+postgresql://` URL) and nobody asked for another:
+    that is the project's choice, kept as it is — never rewritten, never joined by django-celery-results."""
+    if decisions.sources.get("result_backend") in ("flag", "asked"):
+        return None
+    existing = chain.assignments("CELERY_RESULT_BACKEND")
+    if not existing or backend_kind(existing[-1], chain) is not None:
+        return None
+    return existing[-1]
+
+
 def _insertion_index(module: cst.Module) -> int:
     """Just after the last top-level statement that sets an UPPER_CASE name (the end when there is none)."""
     last = -1
