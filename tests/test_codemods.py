@@ -169,7 +169,9 @@ def test_an_app_listed_as_appconfig_anywhere_is_not_added_again(tmp_path: Path) 
 
 def test_installed_apps_that_is_not_a_literal_is_refused_with_advice(tmp_path: Path) -> None:
     write(tmp_path, {"mysite/settings.py": "INSTALLED_APPS = load_apps()\n"})
-    with pytest.raises(ToolError, match="add the apps to it by hand"):
+    with pytest.raises(
+        ToolError, match=r"built by code.*add 'django_celery_beat' to it yourself.*--backend none"
+    ):
         ensure_installed_apps(ProjectEdits(tmp_path), hand_facts(tmp_path), ["django_celery_beat"])
 
 

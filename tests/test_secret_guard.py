@@ -20,6 +20,8 @@ SECRETS = [
     ('BROKER = "redis://:hunter2hunter2@cache:6379/0"\n', "a password inside a URL"),
     ("-----BEGIN RSA PRIVATE KEY-----\nMIIB\n", "a private key"),
     ('TOKEN = "9f8e7d6c5b4a39281706f5e4d3c2b1a0aa55"\n', "a long random-looking token"),
+    ('DATABASE_PASSWORD = "Xk9mQ2vL7pR4nT1"\n', "a random-looking value given to a secret-named variable"),
+    ('"api_key": "a1B2c3D4e5F6g7h8",\n', "a random-looking value given to a secret-named variable"),
 ]
 
 

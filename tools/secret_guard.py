@@ -1,7 +1,8 @@
 """The secret guard: what the model writes, reads and runs never carries a secret.
 
 - Write and Edit refuse text that adds a secret (a password inside a URL, an API-key or token shape, a
-  private key, a long random-looking value); the refusal says to read the value from an environment
+  private key, a long random-looking value, a random-looking literal given to a secret-named variable such
+  as `DB_PASSWORD`); the refusal says to read the value from an environment
   variable and to put a placeholder such as `mysite_dev_your_key_here` in `.env.example`. Only the lines
   the call adds are scanned: a secret the project already had is the user's (hygiene reports it).
 - `.env` files (not `.env.example`, `.env.sample`, `.env.template` or `*-sample`) hold real values: Read,
@@ -22,10 +23,12 @@ from pathlib import Path
 from tools.base import ToolError
 from tools.django_celery.codemods.secret_scan import (
     URL_PASSWORD,
+    Finding,
     added_lines,
     is_placeholder,
     scan_line,
     scan_text,
+    secret_assignment,
 )
 
 PASSWORD_MASK = "**"
@@ -72,6 +75,12 @@ def refuse_secrets(rel: str, original: str, updated: str) -> None:
             "lines around it), and read such URLs from an environment variable in new code."
         )
     findings = scan_text(rel, updated, added)
+    flagged = {f.where for f in findings}
+    findings += [
+        Finding(f"{rel}:{number}", "a random-looking value given to a secret-named variable")
+        for number, line in enumerate(updated.splitlines(), 1)
+        if number in added and f"{rel}:{number}" not in flagged and secret_assignment(line)
+    ]
     if findings:
         listed = "; ".join(str(f) for f in findings[:3])
         raise ToolError(

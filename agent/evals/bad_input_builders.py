@@ -284,6 +284,17 @@ def env_file_missing(template: Path, work: Path) -> Invocation:
     return Invocation([str(project), "--env-file", str(work / ".env.dev")], project)
 
 
+def installed_apps_from_a_function(project: Path) -> None:
+    """`INSTALLED_APPS = _installed_apps()`: the same apps, returned by a function of the settings."""
+    settings = project / SETTINGS
+    text = settings.read_text()
+    start = text.index("INSTALLED_APPS = [")
+    end = text.index("]\n", start) + 2
+    listed = text[start + len("INSTALLED_APPS = ") : end]
+    function = f"def _installed_apps():\n    return {listed}\n\nINSTALLED_APPS = _installed_apps()\n"
+    settings.write_text(text[:start] + function + text[end:])
+
+
 def set_password_literal(project: Path) -> None:
     append(project / SETTINGS, f'\nCELERY_BROKER_URL = "redis://:{PASSWORD_CANARY}@127.0.0.1:6379/0"\n')
 

@@ -81,6 +81,9 @@ def _execute(invocation: Invocation, env: dict[str, str], cwd: Path) -> tuple[in
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         text=True,
+        # A harness started in the background (`cmd &`) has SIGINT ignored, children inherit that, and Python
+        # keeps an ignored SIGINT ignored: the run would never see the Ctrl-C this case sends.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stdout is not None
     lines = []

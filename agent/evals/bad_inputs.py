@@ -23,6 +23,7 @@ from agent.evals.bad_input_builders import (
     env_file_missing,
     file_not_folder,
     flags_case,
+    installed_apps_from_a_function,
     interpreter_without_django,
     locked_project,
     missing_interpreter,
@@ -87,6 +88,21 @@ CASES: list[BadInput] = [
             )
         ),
         ("debug_toolbar_missing",),
+    ),
+    BadInput(
+        "installed_apps_built_by_a_function",
+        "exit 2 before any write when an app must be added: INSTALLED_APPS = _installed_apps() has no list to "
+        "extend safely; the message names the app and the choices that need none",
+        project_case(installed_apps_from_a_function),
+        ("INSTALLED_APPS = _installed_apps() is built by code", "'django_celery_results'", "--backend redis"),
+    ),
+    BadInput(
+        "installed_apps_built_by_a_function_no_app_needed",
+        "not an error with --backend none (or redis): no app has to be added, so the dynamic INSTALLED_APPS "
+        "is only read (in the project's interpreter) and the run passes",
+        project_case(installed_apps_from_a_function, "--backend", "none"),
+        ("11/11 checklist items passed",),
+        exit_code=0,
     ),
     BadInput(
         "read_only_settings_file",

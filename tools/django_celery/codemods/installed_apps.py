@@ -44,13 +44,21 @@ def _operands(node: cst.BaseExpression) -> list[cst.BaseExpression]:
     return [node]
 
 
-def _target(chain: SettingsChain, facts: ProjectFacts) -> tuple[Assignment, SequenceLiteral, str]:
-    """The literal new apps go into, the assignment that holds it, and the list's name for the summary."""
+def _target(
+    chain: SettingsChain, facts: ProjectFacts, missing: list[str]
+) -> tuple[Assignment, SequenceLiteral, str]:
+    """The literal new apps go into, the assignment that holds it, and the list's name for the summary.
+
+    INSTALLED_APPS built by code (a function call, a comprehension) has no literal to extend: the edit is
+    refused, naming the apps to add and the choices that need none, rather than guessing at that code."""
+    by_hand = (
+        f"add {', '.join(repr(app) for app in missing)} to it yourself, or run with --backend redis or "
+        "--backend none (and without --beat), which need no app, then run again"
+    )
     definition = _nearest(chain, "INSTALLED_APPS")
     if definition is None or definition.value is None:
         raise ToolError(
-            f"No INSTALLED_APPS assignment found in the settings ({', '.join(facts.settings_files)}); "
-            "add the apps to it by hand."
+            f"No INSTALLED_APPS assignment found in the settings ({', '.join(facts.settings_files)}); {by_hand}."
         )
     if isinstance(definition.value, cst.List | cst.Tuple):
         return definition, definition.value, "INSTALLED_APPS"
@@ -66,8 +74,8 @@ def _target(chain: SettingsChain, facts: ProjectFacts) -> tuple[Assignment, Sequ
     if candidates:
         return (third_party or candidates)[-1]
     raise ToolError(
-        f"{definition.where}: INSTALLED_APPS = {definition.code} is not a list, a tuple or a concatenation "
-        "of lists; add the apps to it by hand."
+        f"{definition.where}: INSTALLED_APPS = {definition.code} is built by code, not a list, a tuple or a "
+        f"concatenation of lists the integration can extend safely; {by_hand}."
     )
 
 
@@ -78,7 +86,7 @@ def ensure_installed_apps(edits: ProjectEdits, facts: ProjectFacts, apps: list[s
     if not missing:
         edits.note(facts.installed_apps_file)
         return []
-    assignment, literal, list_name = _target(chain, facts)
+    assignment, literal, list_name = _target(chain, facts, missing)
     source = assignment.file
     module = source.module.deep_replace(literal, append_strings(literal, missing))
     edits.write(source.rel, module.code, f"{list_name} += {', '.join(missing)}")  # type: ignore[attr-defined]

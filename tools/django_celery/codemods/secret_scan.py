@@ -7,6 +7,7 @@ is not.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fnmatch import fnmatch
@@ -20,11 +21,41 @@ KEY_PATTERNS = (
     ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
 )
 LONG_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{32,}={0,2}")
+# `DB_PASSWORD = "..."`, `"api_key": '...'`, `SECRET_KEY=...`: a literal given to a name that says it is secret.
+SECRET_ASSIGNMENT = re.compile(
+    r"""\b[\w-]*(?:secret|passw(?:or)?d|token|api_?key|private_?key|access_?key)[\w-]*["']?\s*[:=]\s*"""
+    r"""["']?([^\s"'#,;)]{10,})""",
+    re.IGNORECASE,
+)
+MIN_ENTROPY_BITS = 3.0  # per character; English words and names stay below, generated values above
 
 
 def is_placeholder(value: str) -> bool:
     lowered = value.lower()
     return ("your_" in lowered and "_here" in lowered) or any(m in value for m in ("${", "<", "%(", "{"))
+
+
+def _entropy(value: str) -> float:
+    counts = [value.count(c) for c in set(value)]
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts)
+
+
+def _high_entropy_secret(value: str) -> bool:
+    """A value of a secret-named variable that looks generated: varied characters, not a reference to code
+    or the environment (`os.environ[...]`, `env(...)`, a dotted name) and not a placeholder."""
+    classes = sum(any(test(c) for c in value) for test in (str.islower, str.isupper, str.isdigit))
+    code_like = "(" in value or "[" in value or value.replace("_", "").replace(".", "").isalpha()
+    return (
+        classes >= 2 and not code_like and not is_placeholder(value) and _entropy(value) >= MIN_ENTROPY_BITS
+    )
+
+
+def secret_assignment(line: str) -> bool:
+    """A random-looking literal given to a secret-named variable (`DB_PASSWORD = "Xk9mQ2vL7pR4nT1"`).
+
+    The secret guard refuses such a line when the model adds it; it is not part of `scan_line`, which also
+    judges the files a project already had, where a sample value in `.env.example` is the user's call."""
+    return any(_high_entropy_secret(value) for value in SECRET_ASSIGNMENT.findall(line))
 
 
 def _looks_random(token: str) -> bool:
@@ -57,6 +88,7 @@ def scan_line(line: str) -> list[str]:
         tokens = [t for t in LONG_TOKEN.findall(line) if _looks_random(t) and not is_placeholder(t)]
         if tokens:
             found.append(f"a long random-looking token ({tokens[0][:6]}...)")
+
     return found
 
 
