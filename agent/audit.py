@@ -41,6 +41,7 @@ class HygieneFinding(BaseModel):
 class AuditReport(BaseModel):
     project: str
     settings_module: str
+    settings_files: list[str]  # the files that make up the settings, the module first (project-relative)
     celery_app: str | None
     checklist: list[CheckResult]
     hygiene: list[HygieneFinding]
@@ -119,6 +120,7 @@ def _audit(options: RunOptions, strict: bool) -> AuditReport:
     return AuditReport(
         project=str(root),
         settings_module=facts.settings_module,
+        settings_files=facts.settings_files,
         celery_app=facts.existing.celery_module,
         checklist=checklist,
         hygiene=hygiene,

@@ -97,6 +97,9 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     _consent(parser, "rewrite-dispatch", "rewrite existing .delay() calls inside transactions to on_commit")
     _consent(parser, "rename-settings", "rename old-style Celery setting names (e.g. CELERY_ALWAYS_EAGER)")
     _consent(parser, "fix-url-passwords", "remove passwords from broker/backend URLs in your Celery settings")
+    _consent(
+        parser, "fix-eager", "turn CELERY_TASK_ALWAYS_EAGER = True off in the settings your project runs with"
+    )
     parser.add_argument("--queues", help="comma-separated queues to route tasks to (default: ask, or none)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the model's narration")
@@ -214,6 +217,7 @@ def _options(args: argparse.Namespace, project: Path, interactive: bool) -> RunO
         rewrite_dispatch=args.rewrite_dispatch,
         rename_settings=args.rename_settings,
         fix_url_passwords=args.fix_url_passwords,
+        fix_eager=args.fix_eager,
         queues=_csv(args.queues),
     )
 

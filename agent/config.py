@@ -66,6 +66,7 @@ class RunOptions(BaseModel):
     project_tests: bool = False  # run the project's own tests before and after; a new failure fails the gate
     rewrite_dispatch: bool | None = None  # rewrite existing .delay() inside transactions to on_commit
     rename_settings: bool | None = None  # rename old-style Celery setting names to the new ones
+    fix_eager: bool | None = None  # turn a literal CELERY_TASK_ALWAYS_EAGER = True in the run settings off
     fix_url_passwords: bool | None = None  # remove passwords from broker/backend URLs in the settings
     queues: list[str] | None = None  # dedicated queues to route tasks to (None = ask / no routing)
     reverify: bool = False  # start the worker even when a passing run verified this identical project live

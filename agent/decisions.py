@@ -105,6 +105,7 @@ def initial_decisions(facts: ProjectFacts, options: RunOptions) -> Decisions:
         rewrite_dispatch=bool(options.rewrite_dispatch),
         rename_settings=bool(options.rename_settings),
         fix_url_passwords=bool(options.fix_url_passwords),
+        fix_eager=bool(options.fix_eager),
         install_deps=bool(options.install_deps),
         queues=[q for q in options.queues or [] if q.lower() != "none"],
         sources=sources,  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.evals.layouts import LAYOUTS
 from tests import celery_support
 from tests.celery_support import context_for, facts_of, manage_check, ruff, snapshot
 from tools.base import ToolError
@@ -217,3 +218,22 @@ def test_migration_failures_say_what_to_fix(startproject: Path) -> None:
     ):
         apply_migrations(ctx, ["django_celery_results"])
     assert ctx.journal.index.entries == []
+
+
+def test_eager_mode_in_the_run_settings_is_reported_or_turned_off_with_consent(tmp_path: Path) -> None:
+    """cookiecutter-django's local.py runs every task inline: reported with file:line, set to False with
+    --fix-eager (its test settings, outside the chain, stay as they are), and a second run changes nothing."""
+    project = LAYOUTS["cookiecutter_celery"](tmp_path / "project")
+    local = project / "config" / "settings" / "local.py"
+    before = local.read_text()
+    reported = run_setup(context_for(project, "report"), "")
+    assert "config/settings/local.py:" in reported and "needs consent (--fix-eager)" in reported
+    assert local.read_text() == before
+    fixed = run_setup(context_for(project, "fix"), "--fix-eager")
+    assert "CELERY_TASK_ALWAYS_EAGER was True" in fixed
+    assert local.read_text() == before.replace(
+        "CELERY_TASK_ALWAYS_EAGER = True", "CELERY_TASK_ALWAYS_EAGER = False"
+    )
+    again = context_for(project, "again")
+    run_setup(again, "--fix-eager")
+    assert again.journal.changed_files() == []

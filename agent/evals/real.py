@@ -5,9 +5,13 @@ from its own requirements, run its own suite (the count must be the case's), the
 database, `django-integrator run --yes --install-deps --python <its venv>` exactly as a user types it (a
 subprocess, our CLI, its JSON report), the eleven items as the run verified them live, `git status`
 beside the report's changed files, a second run that must change no byte, and — after the first broker
-— its suite again (every test that passed still passes, plus the ones we added) and ruff on the Python
-files we wrote. A run that does not pass must leave the tree byte-identical (it is undone). The tree is
-reset between brokers. Too slow for the pytest suite: it runs only on demand.
+— its suite again (every test that passed still passes, plus the ones we added), ruff on the Python
+files we wrote, and `django-integrator audit` (it must pass and write nothing). A project that already
+uses Celery is audited before any run too, and a third-party linter (celery-audit) reads its Celery
+configuration before and after (`real_audit`). A PostgreSQL database is created afresh and migrated with
+the project's own migrations first, as its developer's is. A run that does not pass must leave the tree
+byte-identical (it is undone). The tree is reset between brokers. Too slow for the pytest suite: it runs
+only on demand.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from agent.evals.real_audit import linter_configs, run_audit, run_linter
 from agent.evals.real_cases import RealCase, changed_paths, git, manifest, rebuild, remove_tree, reset
 from agent.evals.real_env import (
     Suite,
@@ -29,6 +34,7 @@ from agent.evals.real_env import (
     django_version,
     drop_database,
     fresh_database,
+    migrate_database,
     run_suite,
 )
 from tools.journal import state_home
@@ -109,6 +115,7 @@ def evaluate_broker(
     """One broker: run, second run, (suite and ruff), reset. `suite_before` None: skip the suite after."""
     if case.database:
         fresh_database(case.database)
+        migrate_database(case, tree, venv, log)
     pristine = manifest(tree)
     first = integrate(case, tree, venv, work / f"state-{broker}", broker, log)
     report = first["report"]
@@ -141,6 +148,8 @@ def evaluate_broker(
         )
         row["tests_added"] = after.passed - suite_before.passed
         row["ruff"] = new_ruff_findings(tree, [f for f in row["changed_files"] if f.endswith(".py")])
+        row["audit_after"] = run_audit(case, tree, venv, work / "state-audit", log)
+        row["lint_after"] = run_linter(tree, case.path, linter_configs(row["audit_after"]), log)
     reset(tree)
     return row
 
@@ -161,6 +170,9 @@ def evaluate(case: RealCase, brokers: list[str], log: Path) -> list[Row]:
         before = run_suite(case, tree, venv, log)
         reset(tree)
         head |= {"suite_before": before.model_dump(), "expected_tests": case.expected_tests}
+        if case.celery:  # the project as its developer has it: our audit, then the third-party linter
+            head["audit_before"] = run_audit(case, tree, venv, work / "state-audit", log)
+            head["lint_before"] = run_linter(tree, case.path, linter_configs(head["audit_before"]), log)
         rows = []
         for i, broker in enumerate(brokers):
             rows.append(
@@ -176,8 +188,9 @@ def evaluate(case: RealCase, brokers: list[str], log: Path) -> list[Row]:
 
 
 def row_ok(row: Row) -> bool:
-    """Everything the issue asks of a project on one broker."""
+    """Everything the issue asks of a project on one broker; an audit writes nothing, and passes after a run."""
     before = row.get("suite_before") or {}
+    audit_before, audit_after = row.get("audit_before"), row.get("audit_after")
     return (
         row.get("status") == "passed"
         and len(row.get("items", {})) == 11
@@ -187,4 +200,6 @@ def row_ok(row: Row) -> bool:
         and not (row.get("ruff") or {}).get("findings")
         and before.get("passed") == row.get("expected_tests")
         and not row.get("unreported_changes")
+        and (audit_before is None or audit_before.get("unchanged"))
+        and (audit_after is None or (audit_after.get("unchanged") and audit_after.get("exit") == 0))
     )

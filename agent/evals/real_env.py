@@ -41,6 +41,20 @@ def _freeze(venv: Path) -> list[str]:
     return sorted(done.stdout.splitlines())
 
 
+def find_python(version: str) -> str | None:
+    """An interpreter `pythonX.Y` that really runs: on PATH, else one of pyenv's installed versions (a pyenv
+    shim on PATH answers "command not found" for any version the global setting does not select)."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [shutil.which(f"python{version}")]
+    candidates += [
+        str(p) for p in sorted(root.glob(f"versions/{version}.*/bin/python{version}"), reverse=True)
+    ]
+    for candidate in filter(None, candidates):
+        if subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
 def build_venv(case: RealCase, tree: Path, venv: Path, log: Path) -> tuple[bool, float]:
     """Its venv, reused or built afresh from its install commands; (reused?, seconds)."""
     started = time.monotonic()
@@ -51,7 +65,7 @@ def build_venv(case: RealCase, tree: Path, venv: Path, log: Path) -> tuple[bool,
         if recorded["key"] == key and recorded["freeze"] == _freeze(venv):
             return True, time.monotonic() - started
     shutil.rmtree(venv, ignore_errors=True)
-    python = shutil.which(f"python{case.python}")
+    python = find_python(case.python)
     if python is None:
         raise RealCaseError(f"{case.name}: python{case.python} is not installed here (the case asks for it)")
     env = case_env(case, venv)
@@ -89,6 +103,24 @@ def fresh_database(name: str) -> None:
         raise RealCaseError(
             f"createdb {name} failed: {done.stderr.strip()} (is PostgreSQL on 127.0.0.1:5432?)"
         )
+
+
+def migrate_database(case: RealCase, tree: Path, venv: Path, log: Path) -> None:
+    """`manage.py migrate` on its fresh database, as its developer did when setting the project up: the
+    run then finds the project's own tables there (only Celery's are its to migrate)."""
+    manage = tree / case.path / "manage.py"
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), str(manage), "migrate", "--noinput", "-v", "0"],
+        cwd=manage.parent,
+        env=case_env(case, venv),
+        capture_output=True,
+        text=True,
+        timeout=SUITE_TIMEOUT_S,
+    )
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"$ python manage.py migrate --noinput\n{done.stdout}{done.stderr}\n")
+    if done.returncode:
+        raise RealCaseError(f"{case.name}: migrating its database failed — see {log}")
 
 
 def drop_database(name: str) -> None:

@@ -11,7 +11,15 @@ from agent.evals.real import row_ok
 Row = dict[str, Any]
 MARKS = {True: "✓", False: "✗", None: "–"}
 HEAD = ["project", "broker", *map(str, range(1, 12)), "status", "tests before", "tests after", "ruff"]
-HEAD += ["2nd run Δ", "left unchanged", "wall s", "all met"]
+HEAD += [
+    "2nd run Δ",
+    "left unchanged",
+    "audit before",
+    "audit after",
+    "celery-audit c/h/m",
+    "wall s",
+    "all met",
+]
 
 
 def _suite(suite: dict[str, Any] | None, expected: int | None = None) -> str:
@@ -23,6 +31,28 @@ def _suite(suite: dict[str, Any] | None, expected: int | None = None) -> str:
     if expected is not None and suite["passed"] != expected:
         text += f" **≠{expected}**"
     return text
+
+
+def _audit(audit: dict[str, Any] | None) -> str:
+    """`exit 0, 10/10` for our audit; `CHANGED` when the tree differed after it (it must write nothing)."""
+    if not audit:
+        return "–"
+    if "items" not in audit:
+        return f"exit {audit.get('exit')}: {audit.get('error', '')[:60]}"
+    text = f"exit {audit['exit']}, {audit['items_passed']}/{audit['items']}"
+    return text if audit["unchanged"] else text + " **CHANGED**"
+
+
+def _lint(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """critical/high/medium counts of celery-audit, before → after our run."""
+
+    def counts(found: dict[str, Any] | None) -> str:
+        if not found or "counts" not in found:
+            return "–"
+        c = found["counts"]
+        return f"{c['critical']}/{c['high']}/{c['medium']}"
+
+    return f"{counts(before)} → {counts(after)}" if before else counts(after)
 
 
 def _cells(row: Row) -> list[str]:
@@ -40,6 +70,9 @@ def _cells(row: Row) -> list[str]:
         "–" if ruff is None else str(ruff),
         "–" if second is None else str(len(second)),
         MARKS[row.get("left_unchanged")],
+        _audit(row.get("audit_before")) if row.get("broker") != "redis" else "″",
+        _audit(row.get("audit_after")),
+        _lint(row.get("lint_before"), row.get("lint_after")) if row.get("broker") != "redis" else "″",
         str(row.get("wall_s", "–")),
         "yes" if row_ok(row) else "**no**",
     ]
@@ -65,6 +98,14 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
             f"- **{row['project']}** — {row['repo']}@{row['commit'][:12]}, Django {row.get('django', '?')}, "
             f"{', '.join(row.get('features', []))}"
         )
+    linted = [r for r in rows if "lint_after" in r]  # the first broker's row; the linter reads files only
+    if linted:
+        lines += ["", "## celery-audit: critical, high and medium findings", ""]
+    for row in linted:
+        for when in ("before", "after"):
+            found = row.get(f"lint_{when}") or {}
+            serious = found.get("serious", [])
+            lines.append(f"- **{row['project']}**, {when} our run: {'; '.join(serious) or 'none'}")
     problems = [r for r in rows if not row_ok(r)]
     if problems:
         lines += ["", "## What went wrong", ""]
@@ -84,6 +125,12 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
             lines.append(f"  - the second run changed {', '.join(row['second_run_changes'][:8])}")
         if (row.get("ruff") or {}).get("findings"):
             lines.append(f"  - ruff: {row['ruff']['output'][:400]}")
+        for when in ("before", "after"):
+            audit = row.get(f"audit_{when}") or {}
+            if audit and (not audit.get("unchanged") or (when == "after" and audit.get("exit"))):
+                lines.append(
+                    f"  - audit {when}: exit {audit.get('exit')}; {'; '.join(audit.get('failed', []))[:400]}"
+                )
         if row.get("tests_kept") is False:
             lines.append(f"  - its suite after: {(row.get('suite_after') or {}).get('tail', '')[:400]}")
     return "\n".join(lines) + "\n"

@@ -133,6 +133,9 @@ class Decisions(BaseModel):
     rename_settings: bool = False
     install_deps: bool = False  # consent to pip-install missing packages into the project's interpreter
     fix_url_passwords: bool = False  # consent to remove passwords from URLs in the project's Celery settings
+    fix_eager: bool = (
+        False  # consent to turn a literal eager-mode True off in the settings the project runs with
+    )
     queues: list[str] = Field(default_factory=list)
     sources: dict[str, DecisionSource] = Field(default_factory=dict)  # decision name -> where it came from
 

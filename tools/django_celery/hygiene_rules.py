@@ -164,7 +164,8 @@ class SettingsRules:
             for assignment in self.chain.assignments(name):
                 if literal(assignment) is True:
                     rule.problem(
-                        f"{assignment.where}: {name} = True in settings the project runs with",
+                        f"{assignment.where}: {name} = True in settings the project runs with (tasks run inline, "
+                        "none reaches a worker; --fix-eager turns it off)",
                         self.wrote.wrote(assignment.where),
                     )
                 else:

@@ -26,6 +26,7 @@ from tools.django_celery.codemods.celery_module import ensure_celery_module
 from tools.django_celery.codemods.code_style import configured_line_length, project_line_length
 from tools.django_celery.codemods.dependencies import ensure_dependencies
 from tools.django_celery.codemods.docs import DocFacts, ensure_celery_doc
+from tools.django_celery.codemods.eager_mode import report_eager, turn_eager_off
 from tools.django_celery.codemods.env_files import ensure_env_example, ensure_gitignore
 from tools.django_celery.codemods.init_module import ensure_init_loads_app
 from tools.django_celery.codemods.installed_apps import celery_apps, ensure_installed_apps
@@ -53,9 +54,9 @@ USAGE = (
     "/celery:setup [--apps a,b] [--beat | --no-beat] [--backend django-db|redis|django-cache|none] "
     "[--broker URL] [--queues queue:app,...|none] [--rename-settings | --no-rename-settings] "
     "[--rewrite-dispatch | --no-rewrite-dispatch] [--install-deps | --no-install-deps] "
-    "[--fix-url-passwords | --no-fix-url-passwords]"
+    "[--fix-url-passwords | --no-fix-url-passwords] [--fix-eager | --no-fix-eager]"
 )
-CONSENTS = ("rename_settings", "rewrite_dispatch", "install_deps", "fix_url_passwords")
+CONSENTS = ("rename_settings", "rewrite_dispatch", "install_deps", "fix_url_passwords", "fix_eager")
 BACKENDS: tuple[str, ...] = get_args(ResultBackend)
 
 
@@ -197,6 +198,10 @@ def plan_setup(
         strip_url_passwords(edits, facts)
     else:
         report_url_passwords(edits, facts)
+    if decisions.fix_eager:
+        turn_eager_off(edits, facts)
+    else:
+        report_eager(edits, facts)
     backend = effective_backend(edits, facts, decisions)
     chain = celery_file_chain(facts, edits.read)
     settings = core_settings(facts, decisions, chain) + backend_settings(backend, chain)
