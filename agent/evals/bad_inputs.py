@@ -16,7 +16,9 @@ from agent.evals.bad_input_builders import (
     BadInput,
     agents_dir_unknown_agent,
     append,
+    bom_kept,
     chmod,
+    crlf_kept,
     definition_case,
     edit,
     empty_folder,
@@ -40,6 +42,8 @@ from agent.evals.bad_input_builders import (
     two_manage_py,
     unreachable_broker,
     unreachable_database,
+    with_bom,
+    with_crlf,
 )
 
 CASES: list[BadInput] = [
@@ -300,6 +304,23 @@ CASES: list[BadInput] = [
             )
         ),
         ("not utf-8", "iso-8859-1 per its coding line", "iconv -f iso-8859-1"),
+    ),
+    BadInput(
+        "settings_with_bom",
+        "not an error: a settings file saved with a UTF-8 byte order mark is integrated and keeps its mark",
+        project_case(with_bom),
+        ("11/11 checklist items passed",),
+        exit_code=0,
+        after=bom_kept,
+    ),
+    BadInput(
+        "crlf_line_endings",
+        "not an error: settings, package __init__ and manage.py with Windows line endings keep CRLF on "
+        "every line, the added ones included",
+        project_case(with_crlf),
+        ("11/11 checklist items passed",),
+        exit_code=0,
+        after=crlf_kept,
     ),
     BadInput(
         "project_locked",
