@@ -202,7 +202,7 @@ def _options(args: argparse.Namespace, project: Path, interactive: bool) -> RunO
         permission_mode=getattr(args, "permission_mode", None),
         model=args.model,
         python=args.python,
-        settings_module=args.settings_module,
+        settings_module=dotted_module(args.settings_module),
         env_files=[str(Path(f).expanduser().resolve()) for f in args.env_files],
         backend=args.backend,
         beat=args.beat,
@@ -414,6 +414,13 @@ def main(argv: list[str] | None = None) -> int:
     return execute(options, args.json, args.verbose)
 
 
+def dotted_module(value: str | None) -> str | None:
+    """`--settings mysite/settings.py` (a path, as shells complete it) means the module `mysite.settings`."""
+    if value is None or ("/" not in value and not value.endswith(".py")):
+        return value
+    return value.removesuffix(".py").strip("/").replace("/", ".")
+
+
 def not_a_folder(path: Path) -> str:
     """Why `path` cannot be the project, and what to pass instead."""
     if path.exists():
@@ -459,7 +466,7 @@ def _audit(args: argparse.Namespace) -> int:
     options = RunOptions(
         project=str(project.resolve()),
         python=args.python,
-        settings_module=args.settings_module,
+        settings_module=dotted_module(args.settings_module),
         env_files=[str(Path(f).expanduser().resolve()) for f in args.env_files],
         broker_url=args.broker_url,
     )

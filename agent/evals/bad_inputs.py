@@ -281,6 +281,14 @@ CASES: list[BadInput] = [
         ("mysite.setings",),
     ),
     BadInput(
+        "settings_given_as_a_path",
+        "not an error: --settings mysite/settings.py (a path, as a shell completes it) is read as the module "
+        "mysite.settings; the run passes",
+        flags_case("--settings", "mysite/settings.py", "--backend", "none"),
+        ("11/11 checklist items passed",),
+        exit_code=0,
+    ),
+    BadInput(
         "env_file_missing",
         "exit 2: the --env-file does not exist",
         env_file_missing,
