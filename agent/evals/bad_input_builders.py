@@ -80,17 +80,9 @@ def project_case(change: Callable[[Path], None], *args: str) -> Callable[[Path, 
     return build
 
 
-def flags_case(*args: str, **env: str) -> Callable[[Path, Path], Invocation]:
-    """An unchanged startproject copy, run with bad flags or environment."""
-    return project_case(lambda _: None, *args) if not env else _with_env(args, env)
-
-
-def _with_env(args: tuple[str, ...], env: dict[str, str]) -> Callable[[Path, Path], Invocation]:
-    def build(template: Path, work: Path) -> Invocation:
-        project = copy_template(template, work)
-        return Invocation([str(project), *args], project, env=env)
-
-    return build
+def flags_case(*args: str) -> Callable[[Path, Path], Invocation]:
+    """An unchanged startproject copy, run with bad flags."""
+    return project_case(lambda _: None, *args)
 
 
 @contextmanager
