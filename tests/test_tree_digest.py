@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tools.django_celery.tree_digest import tree_digest
+from tools.django_celery.tree_digest import env_digest, tree_digest
 
 
 def make_tree(root: Path) -> Path:
@@ -55,3 +55,18 @@ def test_files_left_out_do_not_count(tmp_path: Path) -> None:
     database.write_bytes(b"SQLite format 3\0 with tables")
     assert tree_digest(root, frozenset({database})) == before
     assert tree_digest(root) != tree_digest(root, frozenset({database}))
+
+
+def test_environment_digest_ignores_the_shell_session_but_not_the_project_s_variables(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env.dev"
+    env_file.write_text("DATABASE_URL=sqlite:///db.sqlite3\n")
+    base = {"PATH": "/usr/bin", "DJANGO_SETTINGS_MODULE": "mysite.settings", "PWD": "/home/me"}
+    digest = env_digest(base, [str(env_file)])
+    assert (
+        env_digest(base | {"PWD": "/tmp", "OLDPWD": "/", "SHLVL": "3", "TMUX_PANE": "%4"}, [str(env_file)])
+        == digest
+    )
+    assert env_digest(base | {"DJANGO_SETTINGS_MODULE": "mysite.prod"}, [str(env_file)]) != digest
+    assert env_digest(base | {"REDIS_URL": "redis://127.0.0.1:6379/1"}, [str(env_file)]) != digest
+    env_file.write_text("DATABASE_URL=sqlite:///other.sqlite3\n")
+    assert env_digest(base, [str(env_file)]) != digest

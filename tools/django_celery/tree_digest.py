@@ -133,9 +133,43 @@ def packages_digest(interpreter: str) -> str:
     return digest.hexdigest()
 
 
+# Variables an interactive shell or terminal sets and changes from one window to the next. Settings do
+# not configure a project from them (it reads its working folder from os.getcwd(), not $PWD), and keying
+# on them would make every run from a new terminal or tmux pane look like a changed project.
+SHELL_SESSION_VARIABLES = frozenset(
+    {
+        "PWD",
+        "OLDPWD",
+        "SHLVL",
+        "_",
+        "COLUMNS",
+        "LINES",
+        "TERM_SESSION_ID",
+        "WINDOWID",
+        "TMUX",
+        "TMUX_PANE",
+        "STY",
+        "SSH_CLIENT",
+        "SSH_CONNECTION",
+        "SSH_TTY",
+        "SSH_AUTH_SOCK",
+        "GPG_TTY",
+        "HISTFILE",
+        "PS1",
+        "SECURITYSESSIONID",
+        "XDG_SESSION_ID",
+        "XDG_VTNR",
+        "DBUS_SESSION_BUS_ADDRESS",
+    }
+)
+
+
 def env_digest(env: dict[str, str], env_files: list[str]) -> str:
-    """The environment a project process gets, and the contents of the --env-file files it was built from."""
-    digest = hashlib.sha256(json.dumps(sorted(env.items())).encode())
+    """The environment a project process gets, and the contents of the --env-file files it was built from.
+
+    Every variable counts except the shell-session ones above."""
+    kept = sorted((name, value) for name, value in env.items() if name not in SHELL_SESSION_VARIABLES)
+    digest = hashlib.sha256(json.dumps(kept).encode())
     for file in env_files:
         try:
             digest.update(f"{file}\0{file_hash(Path(file))}\n".encode())
