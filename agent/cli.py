@@ -357,9 +357,12 @@ def _runs(path: Path) -> int:
     if not journals:
         print(f"No runs recorded for {path.resolve()}.")
     for journal in journals:
-        print(
-            f"{journal.index.run_id}  {journal.index.status:<12} {len(journal.index.entries)} file(s) recorded"
-        )
+        index = journal.index
+        if index.status == "finished" and all(e.changed_by_run is not None for e in index.entries):
+            what = f"changed {sum(bool(e.changed_by_run) for e in index.entries)} file(s)"
+        else:  # undone, paused, crashed, or recorded before runs noted what they changed
+            what = f"{len(index.entries)} file(s) recorded"
+        print(f"{index.run_id}  {index.status:<12} {what}")
     return EXIT_PASSED
 
 
