@@ -202,7 +202,7 @@ def _options(args: argparse.Namespace, project: Path, interactive: bool) -> RunO
         permission_mode=getattr(args, "permission_mode", None),
         model=args.model,
         python=args.python,
-        settings_module=args.settings_module,
+        settings_module=dotted_module(args.settings_module),
         env_files=[str(Path(f).expanduser().resolve()) for f in args.env_files],
         backend=args.backend,
         beat=args.beat,
@@ -357,9 +357,12 @@ def _runs(path: Path) -> int:
     if not journals:
         print(f"No runs recorded for {path.resolve()}.")
     for journal in journals:
-        print(
-            f"{journal.index.run_id}  {journal.index.status:<12} {len(journal.index.entries)} file(s) recorded"
-        )
+        index = journal.index
+        if index.status == "finished" and all(e.changed_by_run is not None for e in index.entries):
+            what = f"changed {sum(bool(e.changed_by_run) for e in index.entries)} file(s)"
+        else:  # undone, paused, crashed, or recorded before runs noted what they changed
+            what = f"{len(index.entries)} file(s) recorded"
+        print(f"{index.run_id}  {index.status:<12} {what}")
     return EXIT_PASSED
 
 
@@ -414,6 +417,13 @@ def main(argv: list[str] | None = None) -> int:
     return execute(options, args.json, args.verbose)
 
 
+def dotted_module(value: str | None) -> str | None:
+    """`--settings mysite/settings.py` (a path, as shells complete it) means the module `mysite.settings`."""
+    if value is None or ("/" not in value and not value.endswith(".py")):
+        return value
+    return value.removesuffix(".py").strip("/").replace("/", ".")
+
+
 def not_a_folder(path: Path) -> str:
     """Why `path` cannot be the project, and what to pass instead."""
     if path.exists():
@@ -459,7 +469,7 @@ def _audit(args: argparse.Namespace) -> int:
     options = RunOptions(
         project=str(project.resolve()),
         python=args.python,
-        settings_module=args.settings_module,
+        settings_module=dotted_module(args.settings_module),
         env_files=[str(Path(f).expanduser().resolve()) for f in args.env_files],
         broker_url=args.broker_url,
     )

@@ -274,7 +274,8 @@ def test_phase_instructions(phase: str) -> None:
         (
             "setup",
             "[--apps a,b] [--beat|--no-beat] [--backend django-db|redis|django-cache|none] [--broker URL] "
-            "[--queues q:app,...] [--rename-settings] [--rewrite-dispatch] [--install-deps]",
+            "[--queues q:app,...] [--rename-settings] [--rewrite-dispatch] [--install-deps] [--fix-url-passwords] "
+            "[--fix-eager]",
         ),
         ("add-backend", "django-db|redis|django-cache|none"),
     ],

@@ -80,3 +80,32 @@ def test_the_cli_takes_over_a_stale_lock_and_releases_it(
     err = capsys.readouterr().err
     assert code == 2 and "127.0.0.1:1" in err and "being integrated" not in err
     assert not path.exists()
+
+
+@pytest.mark.live
+def test_a_run_started_while_another_integrates_the_project_is_refused(
+    startproject: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two real runs on one project: the second is refused by the first one's run id (exit 2, nothing
+    changed by it), and the first goes on to pass."""
+    command = [sys.executable, "-m", "agent.cli", "run", str(startproject), "--yes", "--no-network"]
+    first = subprocess.Popen(
+        [*command, "--python", sys.executable],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert first.stdout is not None
+    header = ""
+    for line in first.stdout:  # the lock is taken before the header names the run
+        if " · run " in line:
+            header = line
+            break
+    run_id = header.rsplit(" · run ", 1)[1].strip()
+    code = main(["run", "--yes", "--no-network", str(startproject), "--python", sys.executable])
+    err = capsys.readouterr().err
+    rest = first.stdout.read()
+    assert first.wait(timeout=180) == 0, rest[-2000:]
+    assert code == 2 and f"being integrated by run {run_id} (pid {first.pid}" in err
+    assert "11/11 checklist items passed" in rest

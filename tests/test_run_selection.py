@@ -101,3 +101,33 @@ def test_three_undos_after_three_runs(project: Path, capsys: pytest.CaptureFixtu
     assert main(["undo", str(project), "--run", "run-1"]) == 2
     assert "run run-1 was already undone" in capsys.readouterr().err
     assert snapshot(project) == before
+
+
+def test_a_file_a_run_backed_up_and_left_unchanged_is_never_its_change(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Seen on a real run: a second, no-op run backs the database up before a migrate that applies nothing.
+    Once the first run is undone, the database differs from that backup, but the second run never changed
+    it: a further undo must not put the first run's database back."""
+    database = project / "db.sqlite3"
+    database.write_bytes(b"SQLite format 3\0 before")
+    before = snapshot(project)
+    first = record_run(project, "run-1", {"mysite/celery.py": "app = 1\n"})
+    first.write_bytes("db.sqlite3", b"SQLite format 3\0 migrated")
+    first.finish()
+    second = Journal.start(project, "run-2", home=Path(os.environ["DJANGO_INTEGRATOR_HOME"]))
+    second.backup("db.sqlite3")  # a migrate with nothing to apply: backed up, left as it was
+    second.finish()
+
+    selected = select_run(project)
+    assert selected is not None and selected.run_id == "run-1" and selected.passed_over == ("run-2",)
+    assert main(["runs", str(project)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "run-1  finished     changed 2 file(s)",
+        "run-2  finished     changed 0 file(s)",
+    ]
+    assert main(["undo", str(project)]) == 0
+    assert snapshot(project) == before
+    assert select_run(project) is None
+    assert main(["undo", str(project)]) == 0
+    assert snapshot(project) == before

@@ -46,6 +46,10 @@ class JournalEntry(BaseModel):
     existed: bool
     backup: str | None = None  # file name under the run's backups/ folder
     mode: int | None = None
+    # Set when the run finishes: whether the run itself left this path different from before it. A run
+    # may back a file up and leave it as it was (a database whose migrations were all applied already);
+    # later changes by someone else (an undo of an earlier run, the user) are not this run's changes.
+    changed_by_run: bool | None = None
 
 
 class JournalIndex(BaseModel):
@@ -95,6 +99,8 @@ class Journal:
         return sorted(found, key=lambda j: j.index.started_at)
 
     def finish(self) -> None:
+        for entry in self.index.entries:
+            entry.changed_by_run = self._differs_from_before(entry)
         self.index.status = "finished"
         self._save()
 
@@ -173,16 +179,20 @@ class Journal:
 
     # ----- reading back ----------------------------------------------------------------------------
     def changed_files(self) -> list[str]:
-        """Project-relative paths whose current bytes differ from what they were before the run."""
-        changed = []
-        for entry in self.index.entries:
-            current = self.project_root / entry.path
-            if not entry.existed:
-                if current.exists():
-                    changed.append(entry.path)
-            elif not current.exists() or current.read_bytes() != self.original_bytes(entry):
-                changed.append(entry.path)
-        return changed
+        """Project-relative paths this run changed that still differ from what they were before the run.
+
+        A path the finished run left as it found it is never listed, whatever happened to it since."""
+        return [
+            entry.path
+            for entry in self.index.entries
+            if entry.changed_by_run is not False and self._differs_from_before(entry)
+        ]
+
+    def _differs_from_before(self, entry: JournalEntry) -> bool:
+        current = self.project_root / entry.path
+        if not entry.existed:
+            return current.exists() or current.is_symlink()
+        return not current.exists() or current.read_bytes() != self.original_bytes(entry)
 
     def diff(self) -> str:
         """A unified diff of every text file the run changed (binary files, such as a database, by name)."""

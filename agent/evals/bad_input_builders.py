@@ -45,6 +45,7 @@ class BadInput:
     build: Callable[[Path, Path], Invocation]  # (startproject template, empty work folder) -> invocation
     expect: tuple[str, ...]  # phrases the output must contain (case-insensitive): the problem and the fix
     exit_code: int = 2
+    after: Callable[[Path], list[str]] | None = None  # what must hold of the project after a passing run
 
 
 # ----- builders' helpers -------------------------------------------------------------------------------
@@ -80,17 +81,9 @@ def project_case(change: Callable[[Path], None], *args: str) -> Callable[[Path, 
     return build
 
 
-def flags_case(*args: str, **env: str) -> Callable[[Path, Path], Invocation]:
-    """An unchanged startproject copy, run with bad flags or environment."""
-    return project_case(lambda _: None, *args) if not env else _with_env(args, env)
-
-
-def _with_env(args: tuple[str, ...], env: dict[str, str]) -> Callable[[Path, Path], Invocation]:
-    def build(template: Path, work: Path) -> Invocation:
-        project = copy_template(template, work)
-        return Invocation([str(project), *args], project, env=env)
-
-    return build
+def flags_case(*args: str) -> Callable[[Path, Path], Invocation]:
+    """An unchanged startproject copy, run with bad flags."""
+    return project_case(lambda _: None, *args)
 
 
 @contextmanager
@@ -297,6 +290,32 @@ def installed_apps_from_a_function(project: Path) -> None:
 
 def set_password_literal(project: Path) -> None:
     append(project / SETTINGS, f'\nCELERY_BROKER_URL = "redis://:{PASSWORD_CANARY}@127.0.0.1:6379/0"\n')
+
+
+def with_bom(project: Path) -> None:
+    settings = project / SETTINGS
+    settings.write_bytes(b"\xef\xbb\xbf" + settings.read_bytes())
+
+
+def bom_kept(project: Path) -> list[str]:
+    kept = (project / SETTINGS).read_bytes().startswith(b"\xef\xbb\xbf")
+    return [] if kept else [f"{SETTINGS} lost its byte order mark"]
+
+
+CRLF_FILES = (SETTINGS, "mysite/__init__.py", "manage.py")
+
+
+def with_crlf(project: Path) -> None:
+    """CRLF files as a Windows editor saves them (startproject's empty __init__ gets a docstring line)."""
+    for rel in CRLF_FILES:
+        path = project / rel
+        text = path.read_bytes() or b'"""The mysite project."""\n'
+        path.write_bytes(text.replace(b"\n", b"\r\n"))
+
+
+def crlf_kept(project: Path) -> list[str]:
+    mixed = [rel for rel in CRLF_FILES if (project / rel).read_bytes().replace(b"\r\n", b"").count(b"\n")]
+    return [f"{rel} has lines ending in LF among its CRLF lines" for rel in mixed]
 
 
 def chmod(relative: str, mode: int) -> Callable[[Path], None]:

@@ -190,6 +190,8 @@ def run_case(case: BadInput, template: Path, work: Path) -> CaseOutcome:
     temp_left = sorted(p.name for p in (work / "tmp").iterdir())
     if temp_left:
         problems.append(f"temp left: {temp_left[:3]}")
+    if case.after is not None and code == 0 and project is not None:
+        problems += case.after(project)
     secrets = canaries_in(output, work / "state", CANARIES)
     if code == 0 and project is not None:
         secrets += [f"project: {where}" for where in canaries_in("", project, CANARIES)]

@@ -16,7 +16,9 @@ from agent.evals.bad_input_builders import (
     BadInput,
     agents_dir_unknown_agent,
     append,
+    bom_kept,
     chmod,
+    crlf_kept,
     definition_case,
     edit,
     empty_folder,
@@ -40,6 +42,8 @@ from agent.evals.bad_input_builders import (
     two_manage_py,
     unreachable_broker,
     unreachable_database,
+    with_bom,
+    with_crlf,
 )
 
 CASES: list[BadInput] = [
@@ -277,6 +281,14 @@ CASES: list[BadInput] = [
         ("mysite.setings",),
     ),
     BadInput(
+        "settings_given_as_a_path",
+        "not an error: --settings mysite/settings.py (a path, as a shell completes it) is read as the module "
+        "mysite.settings; the run passes",
+        flags_case("--settings", "mysite/settings.py", "--backend", "none"),
+        ("11/11 checklist items passed",),
+        exit_code=0,
+    ),
+    BadInput(
         "env_file_missing",
         "exit 2: the --env-file does not exist",
         env_file_missing,
@@ -300,6 +312,23 @@ CASES: list[BadInput] = [
             )
         ),
         ("not utf-8", "iso-8859-1 per its coding line", "iconv -f iso-8859-1"),
+    ),
+    BadInput(
+        "settings_with_bom",
+        "not an error: a settings file saved with a UTF-8 byte order mark is integrated and keeps its mark",
+        project_case(with_bom),
+        ("11/11 checklist items passed",),
+        exit_code=0,
+        after=bom_kept,
+    ),
+    BadInput(
+        "crlf_line_endings",
+        "not an error: settings, package __init__ and manage.py with Windows line endings keep CRLF on "
+        "every line, the added ones included",
+        project_case(with_crlf),
+        ("11/11 checklist items passed",),
+        exit_code=0,
+        after=crlf_kept,
     ),
     BadInput(
         "project_locked",

@@ -82,7 +82,8 @@ def discover_project(
     env_files = [str(Path(f).expanduser().resolve()) for f in env_files or []]
     for file in env_files:
         if not Path(file).is_file():
-            raise DiscoveryError(f"--env-file {file}: no such file. Pass a dotenv file (KEY=value lines).")
+            what = "a folder, not a file" if Path(file).is_dir() else "no such file"
+            raise DiscoveryError(f"--env-file {file}: {what}. Pass a dotenv file (KEY=value lines).")
     report = run_probe(choice, root, base_dir, settings_module, env_files)
     existing = _existing_celery(root, base_dir, package_dir, report)
     warnings += _celery_warnings(root, existing)

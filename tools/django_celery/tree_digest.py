@@ -32,47 +32,72 @@ _file_hashes: dict[str, tuple[tuple[int, int, int, int], str]] = {}
 _site_dirs: dict[str, list[str]] = {}
 
 
-def _skipped(folder: Path) -> bool:
-    return folder.name in SKIPPED_DIR_NAMES or (folder / "pyvenv.cfg").is_file()
+def _skipped(folder: os.DirEntry[str]) -> bool:
+    return folder.name in SKIPPED_DIR_NAMES or os.path.isfile(os.path.join(folder.path, "pyvenv.cfg"))
 
 
 def file_hash(path: Path) -> str:
     """sha256 of the file's bytes, read again only when its size, times or inode changed."""
-    stat = path.stat()
+    return _hash(os.fspath(path), os.stat(path))
+
+
+def _hash(path: str, stat: os.stat_result) -> str:
     signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-    key = str(path)
-    with _lock:
-        known = _file_hashes.get(key)
+    known = _file_hashes.get(path)
     if known and known[0] == signature:
         return known[1]
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     with _lock:
-        _file_hashes[key] = (signature, digest.hexdigest())
+        _file_hashes[path] = (signature, digest.hexdigest())
     return digest.hexdigest()
 
 
 def tree_digest(root: Path, leave_out: frozenset[Path] = frozenset()) -> str:
     """One digest over every file's path and content under `root` (symlinks by their target path), but
-    the files in `leave_out` (absolute paths under the resolved root)."""
+    the files in `leave_out` (absolute paths under the resolved root).
+
+    Walked as os.walk would (each folder's files by name, then its folders by name; links to folders not
+    entered), with os.scandir's entries: a run digests the tree before most of its questions, and on a
+    10,000-file repository the per-file Path objects cost more than the stat calls.
+    """
     root = root.resolve()
     digest = hashlib.sha256()
-    for folder, dirs, files in os.walk(root):
-        here = Path(folder)
-        dirs[:] = sorted(d for d in dirs if not _skipped(here / d))
-        for name in sorted(files):
-            path = here / name
-            if path in leave_out:
-                continue
-            rel = path.relative_to(root).as_posix()
-            try:
-                content = f"-> {os.readlink(path)}" if path.is_symlink() else file_hash(path)
-            except OSError as exc:  # vanished or unreadable meanwhile: part of the digest all the same
-                content = f"unreadable: {exc.strerror}"
-            digest.update(f"{rel}\0{content}\n".encode())
+    _digest_folder(os.fspath(root), "", {os.fspath(path) for path in leave_out}, digest)
     return digest.hexdigest()
+
+
+def _digest_folder(folder: str, prefix: str, leave_out: set[str], digest: hashlib._Hash) -> None:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return
+    folders = []
+    for entry in entries:
+        if _is_folder(entry):
+            if not entry.is_symlink() and not _skipped(entry):
+                folders.append(entry)
+            continue
+        if entry.path in leave_out:
+            continue
+        try:
+            content = (
+                f"-> {os.readlink(entry.path)}" if entry.is_symlink() else _hash(entry.path, entry.stat())
+            )
+        except OSError as exc:  # vanished or unreadable meanwhile: part of the digest all the same
+            content = f"unreadable: {exc.strerror}"
+        digest.update(f"{prefix}{entry.name}\0{content}\n".encode())
+    for entry in folders:
+        _digest_folder(entry.path, f"{prefix}{entry.name}/", leave_out, digest)
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()  # a link to a folder counts as one, and is never entered
+    except OSError:
+        return False
 
 
 def packages_digest(interpreter: str) -> str:
@@ -108,9 +133,43 @@ def packages_digest(interpreter: str) -> str:
     return digest.hexdigest()
 
 
+# Variables an interactive shell or terminal sets and changes from one window to the next. Settings do
+# not configure a project from them (it reads its working folder from os.getcwd(), not $PWD), and keying
+# on them would make every run from a new terminal or tmux pane look like a changed project.
+SHELL_SESSION_VARIABLES = frozenset(
+    {
+        "PWD",
+        "OLDPWD",
+        "SHLVL",
+        "_",
+        "COLUMNS",
+        "LINES",
+        "TERM_SESSION_ID",
+        "WINDOWID",
+        "TMUX",
+        "TMUX_PANE",
+        "STY",
+        "SSH_CLIENT",
+        "SSH_CONNECTION",
+        "SSH_TTY",
+        "SSH_AUTH_SOCK",
+        "GPG_TTY",
+        "HISTFILE",
+        "PS1",
+        "SECURITYSESSIONID",
+        "XDG_SESSION_ID",
+        "XDG_VTNR",
+        "DBUS_SESSION_BUS_ADDRESS",
+    }
+)
+
+
 def env_digest(env: dict[str, str], env_files: list[str]) -> str:
-    """The environment a project process gets, and the contents of the --env-file files it was built from."""
-    digest = hashlib.sha256(json.dumps(sorted(env.items())).encode())
+    """The environment a project process gets, and the contents of the --env-file files it was built from.
+
+    Every variable counts except the shell-session ones above."""
+    kept = sorted((name, value) for name, value in env.items() if name not in SHELL_SESSION_VARIABLES)
+    digest = hashlib.sha256(json.dumps(kept).encode())
     for file in env_files:
         try:
             digest.update(f"{file}\0{file_hash(Path(file))}\n".encode())

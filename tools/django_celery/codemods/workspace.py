@@ -3,7 +3,8 @@
 Steps read and write through a `ProjectEdits`; nothing reaches the disk until `commit`, which writes
 each changed file once through the journal. A step that fails half-way therefore leaves the project
 exactly as it was, and a file edited by several steps (settings: the CELERY_ block and INSTALLED_APPS)
-gets one journal entry.
+gets one journal entry. A UTF-8 byte order mark is kept out of the text steps see (libcst drops it) and
+written back in front of the file, so an editor's BOM survives the integration.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tools.journal import Journal
 from tools.sandbox import relative_to_project, resolve_in_project
 
 FileStatus = Literal["created", "updated", "already correct"]
+BOM = "\ufeff"
 
 
 @dataclass
@@ -39,6 +41,7 @@ class ProjectEdits:
         self._original: dict[str, str | None] = {}
         self._current: dict[str, str | None] = {}
         self._details: dict[str, list[str]] = {}
+        self._with_bom: set[str] = set()
         self.warnings: list[str] = []
 
     def rel(self, path: str | Path) -> str:
@@ -55,6 +58,9 @@ class ProjectEdits:
                     text: str | None = target.read_bytes().decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise ToolError(not_utf8(target, rel)) from exc
+                if text is not None and text.startswith(BOM):
+                    self._with_bom.add(rel)
+                    text = text[len(BOM) :]
             else:
                 text = None
             self._original[rel] = text
@@ -98,7 +104,7 @@ class ProjectEdits:
         """Write every changed file through the journal; returns one report per file looked at."""
         for rel, text in self._current.items():
             if text is not None and text != self._original[rel]:
-                journal.write_text(rel, text)
+                journal.write_text(rel, (BOM if rel in self._with_bom else "") + text)
         return self.reports()
 
 
