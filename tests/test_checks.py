@@ -227,6 +227,29 @@ def test_env_vars_check_flags_what_we_wrote_not_what_was_there(startproject: Pat
 
 
 @pytest.mark.parametrize(
+    ("value", "hard_coded"),
+    [
+        ('"redis://cache:6379/1"', True),
+        ('"redis://" + HOST', True),  # HOST = "cache:6379" is a literal too
+        ('f"redis://{HOST}/1"', True),
+        ('config.get("celery", "backend")', False),  # a project's own config layer (pretalx)
+        ('"django-db"', False),  # a backend name, not a URL
+    ],
+)
+def test_only_a_url_written_in_the_code_is_hard_coded(
+    startproject: Path, value: str, hard_coded: bool
+) -> None:
+    settings = startproject / "mysite" / "settings.py"
+    layer = "import configparser\n\nconfig = configparser.RawConfigParser({'backend': ''}, default_section='celery')\n"
+    text = settings.read_text() + f'\n{layer}HOST = "cache:6379"\nCELERY_RESULT_BACKEND = {value}\n'
+    settings.write_text(text)
+    _passed, evidence = run_check(
+        startproject, "env_vars", Decisions(task_apps=["polls"], result_backend="none")
+    )
+    assert ("CELERY_RESULT_BACKEND is hard-coded" in evidence) == hard_coded
+
+
+@pytest.mark.parametrize(
     ("line", "found"),
     [
         ('BROKER = "amqp://app:Xk29fjQ0z@rabbit//"', ["a password inside a URL"]),
