@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from agent.checklist import CheckResult
 from agent.config import ModelSettings, RunOptions, resolve_model
 from agent.decisions import initial_decisions, open_questions
 from agent.definition import load_definition
-from agent.definition_models import DefinitionError
+from agent.definition_models import AgentDefinition, DefinitionError
 from agent.gates import project_found, static_checks
 from agent.live_reuse import VerifiedLive, definition_digest, noop_key, passing_record
 from agent.plugins import definition_file
@@ -69,58 +70,63 @@ def verified_noop(options: RunOptions, home: Path | None = None) -> RunReport | 
     except ProjectLocked:  # the full run refuses with the holder's run id
         return None
     try:
-        try:
-            facts = discover_project(
-                root,
-                Path(options.python) if options.python else None,
-                options.settings_module,
-                options.env_files,
-            )
-            decisions = initial_decisions(facts, options)
-        except (DiscoveryError, ValueError):
+        checked = _check(options, root, definition, record)
+        if checked is None:
             return None
-        key, tree = noop_key(facts, options, definition_digest(definition, options))
-        if (
-            key != record.noop_key
-            or decisions.model_dump(mode="json", exclude={"sources"}) != record.decisions
-        ):
-            return None
-        facts_json, decisions_json = facts.model_dump(mode="json"), decisions.model_dump(mode="json")
-        if options.interactive and open_questions(definition, facts_json, decisions_json):
-            return None
-        gates = recheck(facts, decisions, record, record.docs)
-        if gates is None or tree_digest(root) != tree:  # a check failed, or the project changed meanwhile
-            return None
-        transcript = TranscriptWriter(run_dir(run_id, home) / "transcript.jsonl")
-        write_run_header(transcript, run_id, definition.path, model_label, options.model_dump(mode="json"))
-        transcript.write(
-            "noop", reused_from=record.run_id, verified_at=record.verified_at, tree=tree, key=key
-        )
-        for phase, results in gates.items():
-            transcript.write("gate", phase=phase, attempt=1, passed=True, results=results)
+        gates, decisions = checked
+        usage = {"model_calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "tool_calls": 0}
         state = {
             "run_id": run_id,
             "options": options.model_dump(mode="json"),
-            "phase": "verification",
             "status": "passed",
             "gates": gates,
-            "decisions": decisions_json,
-            "usage": {
-                "model_calls": 0,
-                "prompt_tokens": 0,
-                "completion_tokens": 0,
-                "tool_calls": 0,
-                "started_at": started,
-            },
+            "decisions": decisions,
+            "usage": usage | {"started_at": started},
         }
-        label = f"{model_label}, not called: nothing to be done"
-        report = build_report(state, label, str(definition.path), str(transcript.path))
-        report.reused_from = record.run_id
-        transcript.write("report", report=report.model_dump(mode="json"))
-        Journal.start(root, run_id, home=home).finish()  # `runs` lists it: finished, no file changed
-        return report
+        return _record_run(state, home, definition, f"{model_label}, not called", record)
     finally:
         lock.release()
+
+
+def _check(
+    options: RunOptions, root: Path, definition: AgentDefinition, record: VerifiedLive
+) -> tuple[dict[str, list[dict]], dict] | None:
+    """(gate results by phase, decisions) when the project is the recorded run's verified result and every
+    check made now passes; None otherwise."""
+    python = Path(options.python) if options.python else None
+    try:
+        facts = discover_project(root, python, options.settings_module, options.env_files)
+        decisions = initial_decisions(facts, options)
+    except (DiscoveryError, ValueError):  # the full run reports it
+        return None
+    key, tree = noop_key(facts, options, definition_digest(definition, options))
+    if key != record.noop_key or decisions.model_dump(mode="json", exclude={"sources"}) != record.decisions:
+        return None
+    decisions_json = decisions.model_dump(mode="json")
+    if options.interactive and open_questions(definition, facts.model_dump(mode="json"), decisions_json):
+        return None  # its answer could change what the run does
+    gates = recheck(facts, decisions, record, record.docs)
+    if gates is None or tree_digest(root) != tree:  # a check failed, or the project changed meanwhile
+        return None
+    return gates, decisions_json
+
+
+def _record_run(
+    state: dict[str, Any], home: Path, definition: AgentDefinition, model_label: str, record: VerifiedLive
+) -> RunReport:
+    """The no-op as a run: its transcript (header, the gates' results, the report) and a finished journal
+    with no file in it, so `runs`, `resume` and `diff` treat it as a run that changed nothing."""
+    run_id, options = state["run_id"], state["options"]
+    transcript = TranscriptWriter(run_dir(run_id, home) / "transcript.jsonl")
+    write_run_header(transcript, run_id, definition.path, model_label, options)
+    transcript.write("noop", reused_from=record.run_id, verified_at=record.verified_at, tree=record.tree)
+    for phase, results in state["gates"].items():
+        transcript.write("gate", phase=phase, attempt=1, passed=True, results=results)
+    report = build_report(state, model_label, str(definition.path), str(transcript.path))
+    report.reused_from = record.run_id
+    transcript.write("report", report=report.model_dump(mode="json"))
+    Journal.start(Path(options["project"]), run_id, home=home).finish()
+    return report
 
 
 def recheck(
@@ -137,7 +143,7 @@ def recheck(
     for check in reused(record, record.checks):
         if check.key == LIVE_PART and LIVE_PART in now:
             check = check.model_copy(
-                update={"evidence": f"checked now: {now[LIVE_PART].evidence} Live: {check.evidence}"}
+                update={"evidence": f"checked now: {now[LIVE_PART].evidence}; live: {check.evidence}"}
             )
         live.append(check)
     return {

@@ -69,7 +69,7 @@ def test_a_run_on_a_verified_result_takes_the_fast_path_and_anything_else_runs_i
     assert heavy == []  # the graph was never built: LangGraph and LangChain not even imported
     assert noop["reused_from"] == first["run_id"] and noop["changed_files"] == []
     assert manifest(startproject) == verified
-    assert noop["usage"]["model_calls"] == 0 and noop["model"].endswith("not called: nothing to be done")
+    assert noop["usage"]["model_calls"] == 0 and noop["model"].endswith(", not called")
     said = evidence(noop)
     reused = f"reused from run {first['run_id']} at "
     assert [said[n].startswith(reused) for n in (1, 10, 11)] == [True] * 3
@@ -84,7 +84,7 @@ def test_a_run_on_a_verified_result_takes_the_fast_path_and_anything_else_runs_i
     key = {"OPENAI_API_KEY": "sk-noop-test-key-not-used-anywhere-0000"}
     code, with_model, heavy = run_alone([str(startproject), "--model", "gpt-4o-mini"], env=key)
     assert code == 0 and heavy == [] and with_model["reused_from"] == first["run_id"]
-    assert with_model["model"] == "gpt-4o-mini via api.openai.com, not called: nothing to be done"
+    assert with_model["model"] == "gpt-4o-mini via api.openai.com, not called"
     # An interactive run would ask about beat and queues (no flag or existing setup settles them).
     options = RunOptions(project=str(startproject.resolve()), allow_network=False, interactive=True)
     with project_sessions():
