@@ -15,20 +15,9 @@ from agent.cli import main
 from agent.config import RunOptions
 from agent.runner import Runner
 from agent.transcript import read_transcript
+from tests.tool_support import CHANGED_BY_A_RUN
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "django-integrator.md"
-EXPECTED_CHANGES = {
-    "mysite/celery.py",
-    "mysite/__init__.py",
-    "mysite/settings.py",
-    "polls/tasks.py",
-    "polls/test_tasks.py",
-    "CELERY.md",
-    "requirements.txt",
-    ".env.example",
-    ".gitignore",
-    "db.sqlite3",
-}
 
 pytestmark = pytest.mark.live
 
@@ -65,8 +54,8 @@ def test_run_passes_all_eleven_and_second_run_changes_nothing(
     assert code == 0, report.get("error")
     assert [c["passed"] for c in report["checklist"]] == [True] * 11
     changed = {p for p, data in snapshot(startproject).items() if before.get(p) != data}
-    assert changed == EXPECTED_CHANGES
-    assert set(report["changed_files"]) == EXPECTED_CHANGES
+    assert changed == CHANGED_BY_A_RUN
+    assert set(report["changed_files"]) == CHANGED_BY_A_RUN
     assert error_results(report["transcript"]) == []
 
     after_first = snapshot(startproject)
