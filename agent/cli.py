@@ -255,6 +255,11 @@ def execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | 
 
 def _execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str | None) -> int:
     prefetching = prefetch_discovery(options)
+    if runner_id is None:
+        code = _verified_noop(options, as_json, verbose)
+        if code is not None:
+            prefetching.join()
+            return code
     from agent.console import Console
     from agent.definition import DefinitionError
     from agent.models import ModelConfigError
@@ -300,6 +305,29 @@ def _execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str |
     if bad_input:
         return EXIT_INPUT
     return EXIT_PASSED if report.status == "passed" else EXIT_FAILED
+
+
+def _verified_noop(options: RunOptions, as_json: bool, verbose: bool) -> int | None:
+    """When the project already is the verified result of a passing run: its report, without building the
+    graph (agent.noop_run); None when the full run must run."""
+    from agent.console import Console
+    from agent.noop_run import verified_noop
+
+    report = verified_noop(options)
+    if report is None:
+        return None
+    console = Console(stream=sys.stderr if as_json else sys.stdout, verbose=verbose)
+    console.line(console.paint(f"django-integrator · {options.project}", "\033[1m"))
+    console.line(
+        console.paint(
+            f"model: {report.model} · definition: {report.definition} · run {report.run_id}", "\033[2m"
+        )
+    )
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        console.report(report)
+    return EXIT_PASSED
 
 
 def _undo(path: Path, run_id: str | None) -> int:

@@ -114,3 +114,36 @@ class ModelSettings(BaseModel):
     def configured(self) -> bool:
         """A model is reachable in principle: an API key, or a local server URL that needs none."""
         return bool(self.api_key or self.base_url)
+
+
+class ModelConfigError(ValueError):
+    """The requested model cannot be used; the message says which setting to change."""
+
+
+def resolve_model(
+    definition_model: str | None, options: RunOptions, settings: ModelSettings
+) -> tuple[str | None, str]:
+    """(model id, label for reports) of a run; the id is None for the offline policy. Raises ModelConfigError.
+
+    Kept apart from building the client, so a run that never calls the model (the no-op fast path) can
+    still name the one it would have used."""
+    if options.model == OFFLINE or (options.model is None and not settings.configured):
+        return None, "offline policy (no model configured)"
+    requested = options.model or definition_model
+    model_id = settings.resolve(requested)
+    if model_id is None:
+        hint = (
+            f"DJANGO_INTEGRATOR_MODEL_{requested.upper()}"
+            if requested and requested != "inherit"
+            else "DJANGO_INTEGRATOR_MODEL"
+        )
+        raise ModelConfigError(
+            f"The definition asks for model {requested!r}, which maps to no model id. Set {hint} (or "
+            "DJANGO_INTEGRATOR_MODEL) to a model your endpoint serves, pass --model <id>, or --model offline."
+        )
+    if settings.base_url is None and not settings.api_key:  # api.openai.com: 401, after every retry
+        raise ModelConfigError(
+            f"--model {model_id} asks for api.openai.com, but OPENAI_API_KEY is not set. Export OPENAI_API_KEY "
+            "(or put it in .env), set OPENAI_BASE_URL for a local server that needs no key, or pass --model offline."
+        )
+    return model_id, f"{model_id} via {settings.base_url or 'api.openai.com'}"

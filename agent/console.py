@@ -134,6 +134,13 @@ class Console:
             f"{usage.get('prompt_tokens', 0) + usage.get('completion_tokens', 0)} tokens · "
             f"{usage.get('tool_calls', 0)} tool calls · {report.elapsed_s:.1f} s"
         )
+        if report.reused_from:
+            self.line(
+                f"Nothing to be done: the project is byte-identical to the verified result of run "
+                f"{report.reused_from}. Discovery, items 2–9 and the hygiene rules were checked again; items 1, "
+                "10 and 11 and item 7's live part are that run's (said above); no model was called, no file "
+                "changed. --reverify runs everything again, a live worker included."
+            )
         if report.error:
             self.line(self.paint(f"Stopped: {report.error}", RED))
         if report.rolled_back:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from agent.config import RunOptions
+from agent.definition_models import AgentDefinition, QuestionSpec
 from tools.django_celery.facts import Decisions, ProjectFacts, ResultBackend
 from tools.django_celery.task_modules import tasks_module_owners
 
@@ -46,6 +47,8 @@ BACKEND_WORDS: tuple[tuple[ResultBackend, tuple[str, ...]], ...] = (
     ("django-db", ("django-db", "django db", "database", "orm", "django-celery-results", "yes")),
 )
 EXISTING_BACKENDS: dict[str, ResultBackend] = {"django-db": "django-db", "django-cache": "django-cache"}
+UNSAFE_CONTEXTS = frozenset({"atomic", "save", "receiver"})
+SETTLED = ("flag", "existing", "asked")  # sources of a decision no question needs to reopen
 
 
 def infer_topic(question: str) -> Topic:
@@ -188,3 +191,36 @@ def apply_answer(topic: Topic, answer: str, facts: ProjectFacts, decisions: Deci
         return "noted"
     decisions.sources[topic] = source  # type: ignore[index]
     return understood
+
+
+def question_applies(when: str | None, facts: dict[str, Any]) -> bool:
+    """Evaluate a question's condition on what discovery found (unknown conditions: not asked)."""
+    existing = facts.get("existing") or {}
+    if when is None:
+        return True
+    if when == "unsafe_dispatch":
+        return any(
+            UNSAFE_CONTEXTS & set(site.get("contexts", [])) and "on_commit" not in site.get("contexts", [])
+            for site in existing.get("dispatch_details", [])
+        )
+    if when == "old_settings":
+        return bool(existing.get("old_style_settings"))
+    if when == "missing_packages":  # discovery's probe found no celery or results package to import
+        packages = facts.get("packages")
+        return packages is not None and not (packages.get("celery") and packages.get("django_celery_results"))
+    return False
+
+
+def open_questions(
+    definition: AgentDefinition, facts: dict[str, Any], decisions: dict[str, Any], phase: str | None = None
+) -> list[QuestionSpec]:
+    """The definition's targeted questions (of `phase`, else of every phase) that apply to what discovery
+    found and whose topic no flag, existing setup or earlier answer settled: what an interactive run asks."""
+    sources = decisions.get("sources", {})
+    return [
+        q
+        for q in definition.questions
+        if (phase is None or q.phase == phase)
+        and question_applies(q.when, facts)
+        and sources.get(q.key) not in SETTLED
+    ]

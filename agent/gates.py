@@ -2,6 +2,10 @@
 
 Discovery, analysis and planning check their own outputs (items numbered 0) plus item 1 for discovery;
 implementation runs the static libcst checks; verification runs migrations and a live worker.
+
+The checks themselves take the project's facts and the decisions, not the graph's state, and this module
+imports nothing of LangGraph: the no-op fast path (`agent.noop_run`) runs the same `project_found`,
+`static_checks` and `check_migrations` without building a graph.
 """
 
 from __future__ import annotations
@@ -10,15 +14,21 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urldefrag
 
 from agent.checklist import CheckResult, result
 from agent.config import RunOptions
-from agent.live_reuse import VerifiedLive, live_key, reusable, reused_checks, settle_record
+from agent.live_reuse import (
+    VerifiedLive,
+    definition_digest,
+    live_key,
+    noop_key,
+    reusable,
+    reused_checks,
+    settle_record,
+)
 from agent.plan_coverage import uncovered_items
-from agent.session import run_dir
-from agent.state import RunContext, RunState
-from agent.transcript import file_sha256
 from tools.context import Ledger
 from tools.django_celery.checks import STATIC_CHECKS
 from tools.django_celery.dependencies_install import dependencies_check
@@ -30,6 +40,10 @@ from tools.django_celery.live_routes import verify_routes_live
 from tools.django_celery.migrations import check_migrations
 from tools.django_celery.project_tests import SuiteRun, project_tests_check, run_project_tests
 from tools.django_celery.routing_check import check_routing, routing_applies
+from tools.journal import run_dir
+
+if TYPE_CHECKING:
+    from agent.state import RunContext, RunState
 
 QUESTION_TOPICS = ("task_apps", "beat", "result_backend")
 
@@ -64,7 +78,11 @@ def check_docs(state: RunState, context: RunContext) -> CheckResult:
 
 
 def discovery_gate(state: RunState, context: RunContext) -> list[CheckResult]:
-    facts = ProjectFacts.model_validate(state["facts"])
+    return [project_found(ProjectFacts.model_validate(state["facts"])), check_docs(state, context)]
+
+
+def project_found(facts: ProjectFacts) -> CheckResult:
+    """Discovery's own output: a Django project with its settings, version, database and apps."""
     found = [
         f"manage.py at {facts.manage_py}",
         f"settings {facts.settings_module} ({', '.join(facts.settings_files)})",
@@ -76,10 +94,7 @@ def discovery_gate(state: RunState, context: RunContext) -> list[CheckResult]:
     complete = bool(
         facts.manage_py and facts.settings_module and facts.django_version and facts.database_engine
     )
-    return [
-        own_output("project_found", "a Django project was found", complete, "; ".join(found)),
-        check_docs(state, context),
-    ]
+    return own_output("project_found", "a Django project was found", complete, "; ".join(found))
 
 
 def analysis_gate(state: RunState, context: RunContext) -> list[CheckResult]:
@@ -129,7 +144,11 @@ def planning_gate(state: RunState, context: RunContext) -> list[CheckResult]:
 
 
 def implementation_gate(state: RunState, context: RunContext) -> list[CheckResult]:
-    facts, decisions = _fresh_facts(state), Decisions.model_validate(state["decisions"])
+    return static_checks(_fresh_facts(state), Decisions.model_validate(state["decisions"]))
+
+
+def static_checks(facts: ProjectFacts, decisions: Decisions) -> list[CheckResult]:
+    """Items 2–7 and 9 by libcst and the secret scan, the hygiene rules and, with queues, the routes."""
     results = [check(facts, decisions) for check in STATIC_CHECKS.values()]
     results.append(check_hygiene(facts, decisions))
     if routing_applies(facts, decisions):
@@ -141,8 +160,8 @@ def verification_gate(state: RunState, context: RunContext) -> list[CheckResult]
     facts, decisions = _fresh_facts(state), Decisions.model_validate(state["decisions"])
     options = RunOptions.model_validate(state["options"])
     root = Path(facts.root).resolve()
-    definition_sha = file_sha256(context.definition.path)
-    key, tree = live_key(facts, decisions, options, definition_sha)
+    definition = definition_digest(context.definition, options)
+    key, tree = live_key(facts, decisions, options, definition)
     record = None if options.reverify else reusable(context.home, root, key)
     context.progress("live", {"reused_from": record.run_id if record else None})
     # showmigrations reads the project's own database while the live check works on a copy: the two are
@@ -156,8 +175,18 @@ def verification_gate(state: RunState, context: RunContext) -> list[CheckResult]
         after = run_project_tests(facts)
         results.append(project_tests_check(SuiteRun.model_validate(before) if before else None, after))
     if record is None:
-        fresh = VerifiedLive(key=key, tree=tree, run_id=state["run_id"], verified_at=time.time(), checks=live)
-        unchanged = live_key(facts, decisions, options, definition_sha)[0] == key
+        docs = [CheckResult.model_validate(c) for c in state.get("gates", {}).get("discovery", [])]
+        fresh = VerifiedLive(
+            key=key,
+            tree=tree,
+            run_id=state["run_id"],
+            verified_at=time.time(),
+            checks=live,
+            noop_key=noop_key(facts, options, definition)[0],
+            decisions=decisions.model_dump(mode="json", exclude={"sources"}),
+            docs=next((c for c in docs if c.key == "docs"), None),
+        )
+        unchanged = live_key(facts, decisions, options, definition)[0] == key
         settle_record(context.home, root, fresh, passed=all(r.passed for r in results), unchanged=unchanged)
     return results
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from agent.checklist import CHECKLIST, PHASES, CheckResult
-from agent.state import RunState
+
+if TYPE_CHECKING:  # the no-op fast path builds reports without LangGraph, whose types RunState uses
+    from agent.state import RunState
 
 NOT_REACHED = "not reached:"  # starts the evidence of an item whose gate never ran
 
@@ -28,6 +30,8 @@ class RunReport(BaseModel):
     usage: dict[str, Any] = Field(default_factory=dict)
     elapsed_s: float = 0.0
     transcript: str = ""
+    # A verified no-op (agent.noop_run): the passing run whose verified result the project already was.
+    reused_from: str | None = None
 
     @property
     def passed_count(self) -> int:

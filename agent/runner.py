@@ -7,9 +7,7 @@ the rule that an interrupted run puts the project back as it was.
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
-import time
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
@@ -27,14 +25,10 @@ from agent.run_lock import RunLock
 from agent.session import build_context, run_dir, write_header
 from agent.state import ProgressCallback
 from tools.django_celery.project_session import project_sessions
-from tools.journal import Journal, state_home
+from tools.journal import Journal, new_run_id, state_home
 from tools.scratch import sweep_stale_scratch
 
 RECURSION_LIMIT = 1_000
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
 def saved_state(run_id: str, home: Path | None = None) -> dict[str, Any]:

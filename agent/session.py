@@ -7,7 +7,6 @@ state (cached per run id).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +18,12 @@ from agent.models import choose_model
 from agent.permissions import Permissions
 from agent.plugins import build_catalog, definition_file, plugin_dirs_for
 from agent.state import ProgressCallback, RunContext, RunState
-from agent.transcript import TranscriptWriter, file_sha256, package_versions
+from agent.transcript import TranscriptWriter, write_run_header
 from tools.context import Ledger, ToolContext
 from tools.django_celery.facts import Decisions, ProjectFacts
-from tools.journal import Journal, ensure_private, state_home
+from tools.journal import Journal, ensure_private, run_dir, state_home
 
 _CONTEXTS: dict[str, RunContext] = {}
-
-
-def run_dir(run_id: str, home: Path | None = None) -> Path:
-    return (home or state_home()) / "runs" / run_id
 
 
 def build_context(
@@ -63,15 +58,12 @@ def build_context(
 
 
 def write_header(context: RunContext, run_id: str, options: RunOptions) -> None:
-    context.transcript.write(
-        "header",
-        run_id=run_id,
-        definition=str(context.definition.path),
-        definition_sha256=file_sha256(context.definition.path),
-        model=context.model_label,
-        versions=package_versions(),
-        options=options.model_dump(mode="json"),
-        started_at=time.time(),
+    write_run_header(
+        context.transcript,
+        run_id,
+        context.definition.path,
+        context.model_label,
+        options.model_dump(mode="json"),
     )
 
 

@@ -57,6 +57,22 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def write_run_header(
+    transcript: TranscriptWriter, run_id: str, definition: Path, model_label: str, options: dict[str, Any]
+) -> None:
+    """A run's first event: what ran it (definition, model, versions) and its options (resume reads them)."""
+    transcript.write(
+        "header",
+        run_id=run_id,
+        definition=str(definition),
+        definition_sha256=file_sha256(definition),
+        model=model_label,
+        versions=package_versions(),
+        options=options,
+        started_at=time.time(),
+    )
+
+
 class TranscriptWriter:
     """Appends events to a JSONL file; thread-safe, flushed per line so a crash keeps what happened."""
 

@@ -16,22 +16,10 @@ from pathlib import Path
 import pytest
 
 from agent.evals.kill_points import WORKER_LINE, KillPoint, kill_at
+from tests.tool_support import CHANGED_BY_A_RUN
 
 pytestmark = [pytest.mark.live, pytest.mark.kills]
 
-# What an uninterrupted offline run changes in `startproject mysite` + `startapp polls` (test_end_to_end).
-CHANGED_BY_A_RUN = {
-    "mysite/celery.py",
-    "mysite/__init__.py",
-    "mysite/settings.py",
-    "polls/tasks.py",
-    "polls/test_tasks.py",
-    "CELERY.md",
-    "requirements.txt",
-    ".env.example",
-    ".gitignore",
-    "db.sqlite3",
-}
 POINTS = {
     "discovery-process-undo": KillPoint(
         phase="discovery", marker="✓ Read mysite/settings.py", target="process", recovery="undo"

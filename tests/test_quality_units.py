@@ -10,9 +10,16 @@ import libcst as cst
 import pytest
 
 from agent.config import RunOptions
-from agent.decisions import apply_answer, default_answer, infer_topic, initial_decisions, queue_specs
+from agent.decisions import (
+    apply_answer,
+    default_answer,
+    infer_topic,
+    initial_decisions,
+    question_applies,
+    queue_specs,
+)
 from agent.definition import load_definition
-from agent.models.offline import OfflinePolicy, question_applies
+from agent.models.offline import OfflinePolicy
 from agent.resources import DEFAULT_DEFINITION
 from tools.base import ToolError
 from tools.django_celery.codemods.code_style import configured_line_length, mark_long_lines

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.tool_support import startproject_facts
 from tools.django_celery.facts import AppInfo, ProjectFacts
 from tools.django_celery.task_modules import tasks_module_owner, tasks_module_owners
 
@@ -34,21 +35,7 @@ EXPECTED = {
 
 def _facts(root: Path, labels: list[str]) -> ProjectFacts:
     apps = [AppInfo(label=label, module=label, listed_as=label, path=label) for label in labels]
-    return ProjectFacts(
-        root=str(root),
-        manage_py="manage.py",
-        base_dir=".",
-        settings_module="mysite.settings",
-        settings_files=["mysite/settings.py"],
-        installed_apps_file="mysite/settings.py",
-        celery_settings_file="mysite/settings.py",
-        project_package="mysite",
-        project_package_dir="mysite",
-        interpreter="python",
-        django_version="5.2",
-        database_engine="django.db.backends.sqlite3",
-        apps=apps,
-    )
+    return startproject_facts(root).model_copy(update={"apps": apps})
 
 
 @pytest.mark.parametrize("kind", sorted(MODULES))

@@ -25,6 +25,23 @@ def folders(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir()}
 
 
+# What an uninterrupted offline run changes in `startproject mysite` + `startapp polls`.
+CHANGED_BY_A_RUN = frozenset(
+    {
+        "mysite/celery.py",
+        "mysite/__init__.py",
+        "mysite/settings.py",
+        "polls/tasks.py",
+        "polls/test_tasks.py",
+        "CELERY.md",
+        "requirements.txt",
+        ".env.example",
+        ".gitignore",
+        "db.sqlite3",
+    }
+)
+
+
 def startproject_facts(project: Path) -> ProjectFacts:
     """What discovery reports for the `startproject mysite` fixture (written out, discovery is not under test)."""
     return ProjectFacts(

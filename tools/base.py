@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.tools import StructuredTool
 from pydantic import BaseModel
 
 from tools.sandbox import PathEscapeError
+
+# ToolError and error_message are used well beyond the tools (checks, the secret guard, the no-op fast
+# path): importing langchain-core (and langsmith behind it, half a second) is left to make_tool's callers.
+if TYPE_CHECKING:
+    from langchain_core.tools import StructuredTool
 
 
 class ToolError(Exception):
@@ -37,6 +41,7 @@ def make_tool(
 
     `description` is what the model reads: say what the tool does, when to use it, and its limits.
     """
+    from langchain_core.tools import StructuredTool
 
     @functools.wraps(func)
     def guarded(**kwargs: Any) -> str:

@@ -14,14 +14,17 @@ import re
 import shlex
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field
 
 from agent.resources import PROMPTS_DIR
 from tools.base import ToolError, make_tool
 from tools.context import CommandRecord, ToolContext
 from tools.skills import parse_frontmatter, parse_tool_list
+
+if TYPE_CHECKING:  # the tool itself is built by make_tool, which imports langchain-core when called
+    from langchain_core.tools import StructuredTool
 
 Handler = Callable[[ToolContext, str], str]
 

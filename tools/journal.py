@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -31,6 +32,16 @@ def state_home() -> Path:
     xdg = os.environ.get("XDG_STATE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "state"
     return base / "django-integrator"
+
+
+def new_run_id() -> str:
+    """A run's id: when it started, then six random hex digits."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def run_dir(run_id: str, home: Path | None = None) -> Path:
+    """A run's folder in the state home: its journal, backups and transcript."""
+    return (home or state_home()) / "runs" / run_id
 
 
 def ensure_private(home: Path) -> Path:
@@ -72,9 +83,9 @@ class Journal:
     # ----- lifecycle -------------------------------------------------------------------------------
     @classmethod
     def start(cls, project_root: Path, run_id: str, home: Path | None = None) -> Journal:
-        run_dir = ensure_private(home or state_home()) / "runs" / run_id
-        (run_dir / "backups").mkdir(parents=True, exist_ok=True)
-        journal = cls(run_dir, JournalIndex(run_id=run_id, project_root=str(Path(project_root).resolve())))
+        folder = run_dir(run_id, ensure_private(home or state_home()))
+        (folder / "backups").mkdir(parents=True, exist_ok=True)
+        journal = cls(folder, JournalIndex(run_id=run_id, project_root=str(Path(project_root).resolve())))
         journal._save()
         return journal
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 import re
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
-from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field
 
 from tools.base import ToolError, clip, make_tool
 from tools.context import ToolContext
+
+if TYPE_CHECKING:  # the tool itself is built by make_tool, which imports langchain-core when called
+    from langchain_core.tools import StructuredTool
 
 SKILL_FILE = "SKILL.md"
 RESOURCE_FOLDERS = ("references", "templates", "scripts", "assets")

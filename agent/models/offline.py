@@ -25,7 +25,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict
 
-from agent.decisions import Topic
+from agent.decisions import Topic, open_questions
 from agent.definition_models import AgentDefinition, Directive
 from agent.models.offline_chat import is_chat, offline_chat_answer
 
@@ -33,7 +33,6 @@ FACTS_BLOCK = re.compile(r"```json run-facts\n(.*?)\n```", re.DOTALL)
 PHASE_HEADER = re.compile(r"^## Phase \d/5: (\w+)", re.MULTILINE)
 FINISH_TOOL = "finish_phase"
 TOPICS = frozenset(get_args(Topic))
-UNSAFE_CONTEXTS = frozenset({"atomic", "save", "receiver"})
 
 NO_TOKENS = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
 ToolCall = dict[str, Any]
@@ -52,24 +51,6 @@ def condition_holds(when: str | None, decisions: dict[str, Any]) -> bool:
         return decisions.get("dispatch", "on_commit") == "on_commit"
     if when == "signals":
         return decisions.get("dispatch") == "signals"
-    return False
-
-
-def question_applies(when: str | None, facts: dict[str, Any]) -> bool:
-    """Evaluate a question's condition on what discovery found (unknown conditions: not asked)."""
-    existing = facts.get("existing") or {}
-    if when is None:
-        return True
-    if when == "unsafe_dispatch":
-        return any(
-            UNSAFE_CONTEXTS & set(site.get("contexts", [])) and "on_commit" not in site.get("contexts", [])
-            for site in existing.get("dispatch_details", [])
-        )
-    if when == "old_settings":
-        return bool(existing.get("old_style_settings"))
-    if when == "missing_packages":  # discovery's probe found no celery or results package to import
-        packages = facts.get("packages")
-        return packages is not None and not (packages.get("celery") and packages.get("django_celery_results"))
     return False
 
 
@@ -213,16 +194,12 @@ class OfflinePolicy(BaseChatModel):
 
     def _questions(self, phase: str, facts: dict[str, Any], decisions: dict[str, Any]) -> list[Batch]:
         """The phase's targeted questions whose topic no flag or existing setup settled yet."""
-        sources = decisions.get("sources", {})
         calls = [
             {
                 "name": "AskUserQuestion",
                 "args": {"question": q.text} | ({"topic": q.key} if q.key in TOPICS else {}),
             }
-            for q in self.definition.questions
-            if q.phase == phase
-            and question_applies(q.when, facts)
-            and sources.get(q.key) not in ("flag", "existing", "asked")
+            for q in open_questions(self.definition, facts, decisions, phase)
         ]
         return [("Asking the targeted questions the facts cannot answer.", calls)] if calls else []
 
