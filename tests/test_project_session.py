@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.evals.fixture_tools import linked_venv
 from tests.tool_support import make_ctx, startproject_facts
 from tools.django_celery.dependencies_install import FIND_SPECS, clean_env
 from tools.django_celery.discovery import DiscoveryError, discover_project
@@ -235,3 +236,28 @@ def test_the_dependency_check_gets_the_one_off_answer(startproject: Path, tmp_pa
         assert len(session_pids(startproject)) == 1
     assert served == json.loads(alone.stdout) == ["polls", "surely_not_installed_anywhere"]
     assert missing_in_session(facts, modules) is None  # no session block: the caller runs its subprocess
+
+
+def test_packages_in_an_in_project_virtualenv_count_as_installed(startproject: Path) -> None:
+    """Poetry's, uv's and `python -m venv .venv`'s packages live under the project folder: a package there
+    that the settings already imported is installed, not the project's own code (the django42 and
+    install_deps eval cases failed their dependency check on this)."""
+    python = linked_venv(startproject / ".venv")
+    site = next((startproject / ".venv").glob("lib/python*/site-packages"))
+    (site / "inproject_pkg").mkdir()
+    (site / "inproject_pkg" / "__init__.py").write_text("NAME = 'installed in the project .venv'\n")
+    settings = startproject / "mysite" / "settings.py"
+    settings.write_text("import inproject_pkg  # noqa: F401\n" + settings.read_text())
+    modules = ["inproject_pkg", "polls", "surely_not_installed_anywhere"]
+    alone = subprocess.run(
+        [str(python), "-c", FIND_SPECS, *modules],
+        cwd=startproject.parent,
+        env=clean_env(str(python)),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    facts = startproject_facts(startproject).model_copy(update={"interpreter": str(python)})
+    with project_sessions():
+        served = missing_in_session(facts, modules)
+    assert served == json.loads(alone.stdout) == ["polls", "surely_not_installed_anywhere"]

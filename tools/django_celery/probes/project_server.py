@@ -138,11 +138,20 @@ def missing_modules(names: list) -> list:
 def installed(name: str) -> bool:
     module = sys.modules.get(name)
     if module is not None:
-        return not (getattr(module, "__file__", None) or "").startswith(os.getcwd() + os.sep)
+        return not is_project_file(getattr(module, "__file__", None) or "")
     try:
         return importlib.util.find_spec(name) is not None
     except (ImportError, ValueError):
         return False
+
+
+def is_project_file(path: str) -> bool:
+    """A file of the project's own code: under its folder, but not in a site-packages folder there (an
+    in-project `.venv` is where Poetry, uv and `python -m venv .venv` install the project's packages)."""
+    if not path.startswith(os.getcwd() + os.sep):
+        return False
+    parts = path.split(os.sep)
+    return "site-packages" not in parts and "dist-packages" not in parts
 
 
 def preload_commands() -> None:
