@@ -98,6 +98,11 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     _consent(parser, "rename-settings", "rename old-style Celery setting names (e.g. CELERY_ALWAYS_EAGER)")
     _consent(parser, "fix-url-passwords", "remove passwords from broker/backend URLs in your Celery settings")
     _consent(
+        parser,
+        "env-urls",
+        "read broker/backend URLs written in your settings from the environment (their value kept as default)",
+    )
+    _consent(
         parser, "fix-eager", "turn CELERY_TASK_ALWAYS_EAGER = True off in the settings your project runs with"
     )
     parser.add_argument("--queues", help="comma-separated queues to route tasks to (default: ask, or none)")
@@ -218,6 +223,7 @@ def _options(args: argparse.Namespace, project: Path, interactive: bool) -> RunO
         rename_settings=args.rename_settings,
         fix_url_passwords=args.fix_url_passwords,
         fix_eager=args.fix_eager,
+        env_urls=args.env_urls,
         queues=_csv(args.queues),
     )
 

@@ -68,6 +68,7 @@ class RunOptions(BaseModel):
     rename_settings: bool | None = None  # rename old-style Celery setting names to the new ones
     fix_eager: bool | None = None  # turn a literal CELERY_TASK_ALWAYS_EAGER = True in the run settings off
     fix_url_passwords: bool | None = None  # remove passwords from broker/backend URLs in the settings
+    env_urls: bool | None = None  # read broker/backend URLs written in the settings from the environment
     queues: list[str] | None = None  # dedicated queues to route tasks to (None = ask / no routing)
     reverify: bool = False  # start the worker even when a passing run verified this identical project live
     budgets: Budgets = Field(default_factory=Budgets)

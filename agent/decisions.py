@@ -4,7 +4,8 @@ A targeted question is answered by the user in interactive runs; non-interactive
 definition's recommended option (django-celery-results, on_commit dispatch) or the runtime's documented
 default where the definition recommends none (no periodic tasks; every local app gets tasks), and the
 ledger records that the default was taken. Consents to change the user's own code (rewrite unsafe dispatch,
-rename deprecated settings) default to no, and no queues are routed unless someone names them.
+rename deprecated settings, read literal broker/backend URLs from the environment) default to no, and no
+queues are routed unless someone names them.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ Topic = Literal[
     "rewrite_dispatch",
     "rename_settings",
     "install_deps",
+    "env_urls",
     "queues",
     "other",
 ]
-CONSENT_TOPICS: tuple[Topic, ...] = ("rewrite_dispatch", "rename_settings", "install_deps")
+CONSENT_TOPICS: tuple[Topic, ...] = ("rewrite_dispatch", "rename_settings", "install_deps", "env_urls")
 TOPIC_KEYWORDS: tuple[tuple[Topic, tuple[str, ...]], ...] = (
     ("install_deps", ("install",)),
+    ("env_urls", ("from the environment",)),
     ("queues", ("queue", "routing", "route ")),
     ("rename_settings", ("rename", "setting name")),
     ("rewrite_dispatch", ("rewrite",)),
@@ -109,6 +112,7 @@ def initial_decisions(facts: ProjectFacts, options: RunOptions) -> Decisions:
         rename_settings=bool(options.rename_settings),
         fix_url_passwords=bool(options.fix_url_passwords),
         fix_eager=bool(options.fix_eager),
+        env_urls=bool(options.env_urls),
         install_deps=bool(options.install_deps),
         queues=[q for q in options.queues or [] if q.lower() != "none"],
         sources=sources,  # type: ignore[arg-type]
@@ -176,7 +180,7 @@ def apply_answer(topic: Topic, answer: str, facts: ProjectFacts, decisions: Deci
         understood = f"dispatch strategy: {decisions.dispatch}"
     elif topic in CONSENT_TOPICS:
         consent = text.startswith(
-            ("y", "true", "ok", "sure", "please", "rewrite", "rename", "install", "go ahead")
+            ("y", "true", "ok", "sure", "please", "rewrite", "rename", "install", "read", "go ahead")
         )
         setattr(decisions, topic, consent)
         understood = f"{topic.replace('_', ' ')}: {'yes' if consent else 'no, report only'}"
@@ -205,6 +209,8 @@ def question_applies(when: str | None, facts: dict[str, Any]) -> bool:
         )
     if when == "old_settings":
         return bool(existing.get("old_style_settings"))
+    if when == "literal_urls":
+        return bool(existing.get("literal_urls"))
     if when == "missing_packages":  # discovery's probe found no celery or results package to import
         packages = facts.get("packages")
         return packages is not None and not (packages.get("celery") and packages.get("django_celery_results"))

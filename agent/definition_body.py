@@ -55,6 +55,7 @@ _QUESTION_WHEN = (  # conditions on what discovery found, e.g. "If `.delay()` ru
     ("setting name", "old_settings"),
     ("deprecated", "old_settings"),
     ("lacks", "missing_packages"),
+    ("written in the settings", "literal_urls"),
 )
 
 
@@ -256,7 +257,12 @@ def _question_when(condition: str) -> str:
 
 def _question_key(text: str) -> str:
     lowered = text.lower()
-    keyed = (("queue", "queues"), ("rename", "rename_settings"), ("rewrite", "rewrite_dispatch"))
+    keyed = (
+        ("queue", "queues"),
+        ("rename", "rename_settings"),
+        ("rewrite", "rewrite_dispatch"),
+        ("from the environment", "env_urls"),
+    )
     for word, key in (*keyed, ("install", "install_deps")):
         if word in lowered:
             return key

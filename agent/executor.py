@@ -39,7 +39,7 @@ class AskUserQuestionArgs(BaseModel):
         default=None,
         description=(
             "What the answer decides: task_apps, beat, result_backend, dispatch, queues, rewrite_dispatch, "
-            "rename_settings, install_deps, or other."
+            "rename_settings, install_deps, env_urls, or other."
         ),
     )
 

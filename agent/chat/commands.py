@@ -58,6 +58,7 @@ SETUP_FLAGS = (
     "--rewrite-dispatch",
     "--install-deps",
     "--fix-url-passwords",
+    "--env-urls",
 )
 
 
@@ -122,7 +123,7 @@ def run_options_for(command: CommandLine) -> dict[str, Any]:
     for name, value in (("beat", args.beat), ("backend", args.backend), ("broker_url", args.broker)):
         if value is not None:
             updates[name] = value
-    for consent in ("rename_settings", "rewrite_dispatch", "install_deps", "fix_url_passwords"):
+    for consent in ("rename_settings", "rewrite_dispatch", "install_deps", "fix_url_passwords", "env_urls"):
         if getattr(args, consent) is not None:
             updates[consent] = getattr(args, consent)
     return updates

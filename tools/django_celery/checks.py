@@ -11,8 +11,6 @@ import ast
 from collections.abc import Callable
 from pathlib import Path
 
-import libcst as cst
-
 from agent.checklist import CheckResult, result
 from tools.django_celery.authorship import authorship
 from tools.django_celery.codemods.app_analysis import (
@@ -25,14 +23,17 @@ from tools.django_celery.codemods.app_analysis import (
     settings_module_problem,
 )
 from tools.django_celery.codemods.env_files import ENV_EXAMPLE, GITIGNORE
+from tools.django_celery.codemods.env_urls import CONSENT_FLAG
 from tools.django_celery.codemods.installed_apps import celery_apps
 from tools.django_celery.codemods.secret_scan import Finding, added_lines, gitignore_ignores, scan_text
 from tools.django_celery.codemods.settings_block import backend_kind
-from tools.django_celery.codemods.settings_chain import SettingsChain, project_chain
+from tools.django_celery.codemods.settings_chain import project_chain
 from tools.django_celery.codemods.source import disk_reader
 from tools.django_celery.codemods.tasks_module import tasks_path
+from tools.django_celery.codemods.url_passwords import has_url_password
+from tools.django_celery.codemods.url_sources import URL_SETTINGS, UrlSource, url_sources
 from tools.django_celery.facts import Decisions, ProjectFacts
-from tools.django_celery.old_setting_names import NAMESPACED_TO_OLD, OLD_TO_NAMESPACED
+from tools.django_celery.old_setting_names import OLD_TO_NAMESPACED
 from tools.django_celery.process_files import beat_scheduler_on_command_line
 from tools.django_celery.project_scan import dispatch_sites, parse_python, walk_files
 from tools.django_celery.task_modules import celery_tasks, tasks_module_owner
@@ -317,49 +318,37 @@ def _journal_findings(root: Path) -> tuple[list[Finding], set[str]]:
     return findings, touched
 
 
-def _literal_text(chain: SettingsChain, node: cst.BaseExpression | None, depth: int = 0) -> str | None:
-    """The text of a value written in the code (strings, their concatenations, f-strings of literals, a
-    setting name bound only to such values); None for anything computed at run time (a call: an env
-    reader, a project's own config reader)."""
-    if node is None or depth > 3:
-        return None
-    if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    if isinstance(node, cst.FormattedString):
-        texts = [
-            part.value
-            if isinstance(part, cst.FormattedStringText)
-            else _literal_text(chain, part.expression, depth + 1)
-            for part in node.parts
-        ]
-        return None if None in texts else "".join(t or "" for t in texts)
-    if isinstance(node, cst.BinaryOperation):
-        left, right = _literal_text(chain, node.left, depth + 1), _literal_text(chain, node.right, depth + 1)
-        return None if left is None or right is None else left + right
-    if isinstance(node, cst.Name):
-        bound = [_literal_text(chain, a.value, depth + 1) for a in chain.assignments(node.value)]
-        return None if not bound or None in bound else "".join(t or "" for t in bound)
-    return None
-
-
 def check_env_vars(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
+    """Item 9. A URL written in the code fails it when this tool wrote it, when it holds a password (that is a
+    secret in the repository: --fix-url-passwords), or when the user consented to reading it from the
+    environment and it is still there; a development default in the user's own code is reported."""
     root = Path(facts.root)
     reader = disk_reader(root)
     chain = project_chain(facts, reader)
+    ours = authorship(root)
     problems, found = [], []
-    for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
-        assignments = chain.assignments(name) or [
-            a for old in NAMESPACED_TO_OLD.get(name, []) for a in chain.assignments(old)
-        ]
-        from_env = [a for a in assignments if chain.reads_environment(a.value)]
-        hard_coded = [a for a in assignments if "://" in (_literal_text(chain, a.value) or "")]
+    for name in URL_SETTINGS:
+        sources = url_sources(chain, name)
+        from_env = [s for s in sources if s.kind == "environment"]
+        hard_coded = [s for s in sources if s.is_literal_url]
         if from_env:
-            found.append(f"{from_env[-1].where}: {name} read from the environment")
+            found.append(
+                f"{from_env[-1].assignment.where}: {name} read from the environment{_variables(from_env)}"
+            )
         elif hard_coded:
-            problems.append(f"{hard_coded[-1].where}: {name} is hard-coded; read it from the environment")
-        elif assignments:  # a project's own configuration layer (pretalx's config.get(...)): not in the code
-            found.append(f"{assignments[-1].where}: {name} = {assignments[-1].code}, set by code at run time")
+            last = hard_coded[-1].assignment
+            if decisions.env_urls or ours.wrote(last.where) or has_url_password(hard_coded[-1].literal or ""):
+                problems.append(f"{last.where}: {name} is hard-coded; read it from the environment")
+            else:
+                found.append(
+                    f"REPORTED {last.where}: {last.name} = {last.code} is written in your code, not read from the "
+                    f"environment (not changed: reading it from {name}, this value kept as the default, needs "
+                    f"consent, {CONSENT_FLAG})"
+                )
+        elif sources:  # "django-db" names a backend (no URL); pretalx's config.get(...) is its config layer
+            last = sources[-1]
+            how = "no URL to read" if last.kind == "literal" else "set by the project's own code at run time"
+            found.append(f"{last.assignment.where}: {name} = {last.assignment.code} ({how})")
         elif name == "CELERY_BROKER_URL":
             problems.append("CELERY_BROKER_URL is not set")
     findings, touched = _journal_findings(root)
@@ -379,6 +368,11 @@ def check_env_vars(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
     if reader(ENV_EXAMPLE) is None:
         problems.append(f"{ENV_EXAMPLE} is missing at the project root")
     return result("env_vars", not problems, _evidence(problems, found))
+
+
+def _variables(sources: list[UrlSource]) -> str:
+    names = list(dict.fromkeys(read.variable for source in sources for read in source.reads))
+    return f" ({', '.join(names)})" if names else ""
 
 
 STATIC_CHECKS: dict[str, Check] = {

@@ -13,6 +13,9 @@ import os
 import re
 from pathlib import Path
 
+from tools.django_celery.codemods.env_urls import literal_urls_in
+from tools.django_celery.codemods.settings_chain import project_chain
+from tools.django_celery.codemods.source import disk_reader
 from tools.django_celery.discovery_error import DiscoveryError
 from tools.django_celery.facts import AppInfo, ExistingCelery, InstalledPackages, ProjectFacts
 from tools.django_celery.interpreter import find_interpreter
@@ -88,7 +91,7 @@ def discover_project(
     existing = _existing_celery(root, base_dir, package_dir, report)
     warnings += _celery_warnings(root, existing)
     styles = dependency_styles(root, base_dir)
-    return ProjectFacts(
+    facts = ProjectFacts(
         root=str(root),
         manage_py=relative_to_project(root, manage_py),
         base_dir=relative_to_project(root, base_dir),
@@ -118,6 +121,10 @@ def discover_project(
         installed_apps_layout=settings.installed_apps.describe(root) if settings.installed_apps else "",
         warnings=warnings,
     )
+    # read from the files the facts name, so found only once they exist; an interactive run asks about them
+    found = literal_urls_in(project_chain(facts, disk_reader(root)))
+    facts.existing.literal_urls = [f"{s.assignment.where} {s.assignment.name}" for s in found]
+    return facts
 
 
 def settings_choice(root: Path, explicit: str | None = None) -> SettingsChoice:

@@ -52,6 +52,8 @@ class ExistingCelery(BaseModel):
     old_style_settings: list[str] = Field(default_factory=list)  # e.g. CELERY_ALWAYS_EAGER, BROKER_URL
     dispatch_sites: list[str] = Field(default_factory=list)  # "path:line" of .delay(/.apply_async( calls
     dispatch_details: list[DispatchSite] = Field(default_factory=list)  # the same sites, with their contexts
+    # broker/backend URLs written in the settings, not read from the environment: "path:line NAME"
+    literal_urls: list[str] = Field(default_factory=list)
 
 
 class InstalledPackages(BaseModel):
@@ -136,6 +138,7 @@ class Decisions(BaseModel):
     fix_eager: bool = (
         False  # consent to turn a literal eager-mode True off in the settings the project runs with
     )
+    env_urls: bool = False  # consent to read literal broker/backend URLs from the environment (value kept)
     queues: list[str] = Field(default_factory=list)
     sources: dict[str, DecisionSource] = Field(default_factory=dict)  # decision name -> where it came from
 

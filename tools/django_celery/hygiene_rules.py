@@ -15,9 +15,11 @@ from typing import Literal
 
 from tools.django_celery.authorship import Authorship
 from tools.django_celery.codemods.app_analysis import celery_module_path
+from tools.django_celery.codemods.env_urls import CONSENT_FLAG
 from tools.django_celery.codemods.secret_scan import URL_PASSWORD, is_placeholder
 from tools.django_celery.codemods.settings_chain import Assignment, SettingsChain
 from tools.django_celery.codemods.source import Reader
+from tools.django_celery.codemods.url_sources import URL_SETTINGS, url_sources
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.old_setting_names import NAMESPACED_TO_OLD, OLD_TO_NAMESPACED
 
@@ -132,6 +134,33 @@ class SettingsRules:
             rule.details.append(
                 f"none in the CELERY_/BROKER_ settings of {', '.join(files[:-1])} or in {module}"
             )
+        return rule
+
+    def urls_from_environment(self) -> Rule:
+        """Broker and backend URLs come from the environment (or the project's own configuration layer); a
+        URL written in the code is reported with file:line, a failure only when this tool wrote it or the
+        user consented to reading it from the environment (--env-urls) and it is still written there."""
+        rule = Rule("broker/backend URLs from the environment")
+        for name in URL_SETTINGS:
+            for source in url_sources(self.chain, name):
+                where, setting = source.assignment.where, source.assignment.name
+                if source.is_literal_url:
+                    rule.problem(
+                        f"{where}: {setting} = {source.assignment.code} is written in the code; read it from "
+                        f"{name} with this value as the default ({CONSENT_FLAG})",
+                        self.decisions.env_urls or self.wrote.wrote(where),
+                    )
+                elif source.kind == "environment":
+                    names = (
+                        ", ".join(dict.fromkeys(read.variable for read in source.reads)) or "the environment"
+                    )
+                    rule.details.append(f"{where}: {setting} read from {names}")
+                elif source.kind == "computed":
+                    rule.details.append(
+                        f"{where}: {setting} = {source.assignment.code} (the project's own code)"
+                    )
+        if not rule.details:
+            rule.details.append("no broker or backend URL in the settings")
         return rule
 
     def timezone(self) -> Rule:

@@ -28,6 +28,7 @@ from tools.django_celery.codemods.dependencies import ensure_dependencies
 from tools.django_celery.codemods.docs import DocFacts, ensure_celery_doc
 from tools.django_celery.codemods.eager_mode import report_eager, turn_eager_off
 from tools.django_celery.codemods.env_files import ensure_env_example, ensure_gitignore
+from tools.django_celery.codemods.env_urls import read_urls_from_environment, report_literal_urls
 from tools.django_celery.codemods.init_module import ensure_init_loads_app
 from tools.django_celery.codemods.installed_apps import celery_apps, ensure_installed_apps
 from tools.django_celery.codemods.results_cache import create_cache_table, ensure_results_cache
@@ -55,9 +56,16 @@ USAGE = (
     "/celery:setup [--apps a,b] [--beat | --no-beat] [--backend django-db|redis|django-cache|none] "
     "[--broker URL] [--queues queue:app,...|none] [--rename-settings | --no-rename-settings] "
     "[--rewrite-dispatch | --no-rewrite-dispatch] [--install-deps | --no-install-deps] "
-    "[--fix-url-passwords | --no-fix-url-passwords] [--fix-eager | --no-fix-eager]"
+    "[--fix-url-passwords | --no-fix-url-passwords] [--fix-eager | --no-fix-eager] [--env-urls | --no-env-urls]"
 )
-CONSENTS = ("rename_settings", "rewrite_dispatch", "install_deps", "fix_url_passwords", "fix_eager")
+CONSENTS = (
+    "rename_settings",
+    "rewrite_dispatch",
+    "install_deps",
+    "fix_url_passwords",
+    "fix_eager",
+    "env_urls",
+)
 BACKENDS: tuple[str, ...] = get_args(ResultBackend)
 
 
@@ -203,6 +211,10 @@ def plan_setup(
         turn_eager_off(edits, facts)
     else:
         report_eager(edits, facts)
+    if decisions.env_urls:  # after the passwords: a URL that held one is read from the environment by now
+        read_urls_from_environment(edits, facts)
+    else:
+        report_literal_urls(edits, facts)
     chain = celery_file_chain(facts, edits.read)
     kept = kept_backend(chain, decisions)
     if kept is not None:

@@ -32,9 +32,13 @@ class EnvReader:
     callable: str  # "env", "config" or "os.environ.get"
 
     def call(self, name: str, default: str) -> str:
+        return self.call_code(name, f'"{default}"')
+
+    def call_code(self, name: str, default_code: str) -> str:
+        """A read of `name` whose default is the expression `default_code` (kept as the user wrote it)."""
         if self.kind == "os":
-            return f'os.environ.get("{name}", "{default}")'
-        return f'{self.callable}("{name}", default="{default}")'
+            return f'os.environ.get("{name}", {default_code})'
+        return f'{self.callable}("{name}", default={default_code})'
 
 
 OS_READER = EnvReader("os", "os.environ.get")
@@ -229,8 +233,9 @@ def _imported_env_reader(info: SettingsFile, reader: Reader, base_dir: str) -> E
 class SettingsChain:
     """A settings file and every file it star-imports (recursively), in the order they are read."""
 
-    def __init__(self, files: list[SettingsFile]) -> None:
+    def __init__(self, files: list[SettingsFile], reader: Reader | None = None, base_dir: str = ".") -> None:
         self.files = files
+        self.reader, self.base_dir = reader, base_dir
 
     @classmethod
     def load(cls, reader: Reader, base_dir: str, start_files: list[str]) -> SettingsChain:
@@ -255,7 +260,7 @@ class SettingsChain:
 
         for start in start_files:
             visit(start)
-        return cls(files)
+        return cls(files, reader, base_dir)
 
     def file(self, rel: str) -> SettingsFile | None:
         return next((f for f in self.files if f.source.rel == rel), None)
@@ -279,11 +284,37 @@ class SettingsChain:
     def env_reader(self) -> EnvReader:
         return next((f.env_reader for f in self.files if f.env_reader is not None), OS_READER)
 
+    def env_reader_in(self, rel: str) -> EnvReader:
+        """The reader code in the file `rel` can call: its own (or one it imports by name), else one a file
+        it star-imports binds (cookiecutter's local.py calls the `env` of `from .base import *`), else
+        os.environ.get. The chain's first reader may live in a file `rel` never sees."""
+        seen: set[str] = set()
+
+        def find(current: str) -> EnvReader | None:
+            info = self.file(current)
+            if info is None or current in seen:
+                return None
+            seen.add(current)
+            if info.env_reader is not None:
+                return info.env_reader
+            for dotted in info.star_imports:
+                target = module_file(self.base_dir, dotted, self.reader) if self.reader else None
+                found = find(target) if target is not None else None
+                if found is not None:
+                    return found
+            return None
+
+        return find(rel) or OS_READER
+
+    def env_callables(self) -> set[str]:
+        """The names the settings call to read the environment (`env`, `config`), besides os.environ."""
+        return {f.env_reader.callable for f in self.files if f.env_reader is not None}
+
     def reads_environment(self, node: cst.BaseExpression | None, depth: int = 0) -> bool:
         """True when the value comes from the environment (directly or through another setting)."""
         if node is None or depth > 3:
             return False
-        readers = {f.env_reader.callable for f in self.files if f.env_reader is not None}
+        readers = self.env_callables()
         if isinstance(node, cst.Call):
             name = call_name(node) or ""
             owner = name.split(".")[0]
