@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import Any, Literal
 
 from agent.config import RunOptions
 from agent.definition_models import AgentDefinition, QuestionSpec
+from tools.django_celery.backend_text import own_backend
+from tools.django_celery.codemods.settings_chain import project_chain
+from tools.django_celery.codemods.source import disk_reader
 from tools.django_celery.facts import Decisions, ProjectFacts, ResultBackend
 from tools.django_celery.task_modules import tasks_module_owners
 
@@ -128,6 +132,11 @@ def queue_specs(answer: str) -> list[str]:
 
 
 def _existing_backend(facts: ProjectFacts) -> ResultBackend | None:
+    """The backend the settings already choose. A CELERY_RESULT_BACKEND of the project's own (pretalx's
+    `config.get("celery", "backend")`) is "none": kept as it is, nothing of ours added for results — the
+    decision /celery:setup would come to, made here so a run, the no-op check and `audit` agree on it."""
+    if own_backend(project_chain(facts, disk_reader(Path(facts.root))), "none") is not None:
+        return "none"
     value = facts.existing.celery_settings.get("CELERY_RESULT_BACKEND")
     if value is None:
         return None

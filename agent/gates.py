@@ -30,6 +30,7 @@ from agent.live_reuse import (
 )
 from agent.plan_coverage import uncovered_items
 from tools.context import Ledger
+from tools.django_celery.backend_text import project_backend_description
 from tools.django_celery.checks import STATIC_CHECKS
 from tools.django_celery.dependencies_install import dependencies_check
 from tools.django_celery.discovery import discover_project
@@ -102,17 +103,17 @@ def analysis_gate(state: RunState, context: RunContext) -> list[CheckResult]:
     decisions = Decisions.model_validate(state["decisions"])
     acceptable = {"flag", "asked", "existing"} | ({"default"} if not options.interactive else set())
     unsettled = [t for t in QUESTION_TOPICS if decisions.sources.get(t) not in acceptable]
-    consents = ("queues", "rewrite_dispatch", "rename_settings", "install_deps")
+    consents = ("queues", "rewrite_dispatch", "rename_settings", "install_deps", "env_urls")
     made = ", ".join(f"{t}={decisions.sources.get(t)}" for t in (*QUESTION_TOPICS, "dispatch", *consents))
+    facts = ProjectFacts.model_validate(state["facts"])
     results = [
-        dependencies_check(
-            ProjectFacts.model_validate(state["facts"]), decisions, run_dir(state["run_id"], context.home)
-        ),
+        dependencies_check(facts, decisions, run_dir(state["run_id"], context.home)),
         own_output(
             "decisions",
             "the decision framework's choices were made",
             not unsettled,
-            f"backend {decisions.result_backend}, beat {decisions.beat}, dispatch {decisions.dispatch}, "
+            f"{project_backend_description(facts, decisions.result_backend)}, beat {decisions.beat}, "
+            f"dispatch {decisions.dispatch}, "
             f"apps {decisions.task_apps}, queues {decisions.queues or 'none'}, rewrite unsafe dispatch "
             f"{decisions.rewrite_dispatch}, rename old settings {decisions.rename_settings} (sources: {made})"
             + (f"; still to ask the user: {', '.join(unsettled)}" if unsettled else ""),

@@ -341,14 +341,16 @@ def test_verify_django_passes_and_reports_a_broken_setting(project: Path) -> Non
 
 def test_installed_apps_check_names_what_is_missing() -> None:
     decisions = Decisions(task_apps=["polls"], result_backend="django-db", beat=True)
+    backend = "result backend django-db"
     check = installed_apps_check(
-        ["django.contrib.admin", "django_celery_results"], decisions, "mysite.settings"
+        ["django.contrib.admin", "django_celery_results"], decisions, "mysite.settings", backend
     )
     assert not check.passed and check.number == 7
     assert "Add django_celery_beat to INSTALLED_APPS" in check.evidence
     apps = ["django_celery_results.apps.CeleryResultConfig", "django_celery_beat"]
-    assert installed_apps_check(apps, decisions, "mysite.settings").passed
-    assert installed_apps_check([], Decisions(task_apps=[], result_backend="none"), "s").passed
+    assert installed_apps_check(apps, decisions, "mysite.settings", backend).passed
+    none = Decisions(task_apps=[], result_backend="none")
+    assert installed_apps_check([], none, "s", "result backend none").passed
 
 
 def test_broker_choice_and_masking() -> None:

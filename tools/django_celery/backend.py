@@ -16,17 +16,17 @@ from tools.django_celery.codemods.dependencies import (
     celery_requirement,
     ensure_dependencies,
 )
+from tools.django_celery.codemods.env_example import env_example_entries
 from tools.django_celery.codemods.env_files import ensure_env_example
 from tools.django_celery.codemods.installed_apps import celery_apps, ensure_installed_apps
 from tools.django_celery.codemods.results_cache import create_cache_table, ensure_results_cache
 from tools.django_celery.codemods.settings_block import (
-    DEFAULT_REDIS_RESULTS_URL,
     backend_settings,
     ensure_settings_block,
     kept_backend,
     switch_result_backend,
 )
-from tools.django_celery.codemods.settings_chain import celery_file_chain
+from tools.django_celery.codemods.settings_chain import celery_file_chain, project_chain
 from tools.django_celery.codemods.workspace import ProjectEdits, render_summary
 from tools.django_celery.facts import Decisions, ResultBackend
 from tools.django_celery.setup import BACKENDS, require_facts, run_migrations
@@ -62,8 +62,12 @@ def run_add_backend(ctx: ToolContext, arguments: str) -> str:
         ensure_dependencies(edits, facts, [RESULTS_REQUIREMENT])
     if backend == "redis":
         ensure_dependencies(edits, facts, [celery_requirement(redis=True)])
-        values = {"CELERY_RESULT_BACKEND": DEFAULT_REDIS_RESULTS_URL}
-        ensure_env_example(edits, values, "Celery result backend (copy to .env)")
+    # the variables the backend setting really reads (cookiecutter's REDIS_URL), as /celery:setup documents them
+    chain = project_chain(facts, edits.read)
+    example = env_example_entries(
+        chain, decisions, backend, facts.project_package, ("CELERY_RESULT_BACKEND",)
+    )
+    ensure_env_example(edits, example.values, "Celery result backend (copy to .env)", example.notes)
     reports = edits.commit(ctx.journal)
     notes = run_migrations(ctx, apps, edits)
     if backend == "django-cache":

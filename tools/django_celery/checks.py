@@ -13,6 +13,7 @@ from pathlib import Path
 
 from agent.checklist import CheckResult, result
 from tools.django_celery.authorship import authorship
+from tools.django_celery.backend_text import backend_kind
 from tools.django_celery.codemods.app_analysis import (
     DJANGO_SETTINGS_SOURCES,
     app_module_stem,
@@ -26,7 +27,6 @@ from tools.django_celery.codemods.env_files import ENV_EXAMPLE, GITIGNORE
 from tools.django_celery.codemods.env_urls import CONSENT_FLAG
 from tools.django_celery.codemods.installed_apps import celery_apps
 from tools.django_celery.codemods.secret_scan import Finding, added_lines, gitignore_ignores, scan_text
-from tools.django_celery.codemods.settings_block import backend_kind
 from tools.django_celery.codemods.settings_chain import project_chain
 from tools.django_celery.codemods.source import disk_reader
 from tools.django_celery.codemods.tasks_module import tasks_path

@@ -2,10 +2,11 @@
 
 Settings rules: current CELERY_ names only; no broker/backend password in code; broker/backend URLs from the
 environment; CELERY_TIMEZONE consistent with TIME_ZONE / USE_TZ; task_always_eager off outside tests; JSON
-only; soft time limit below the hard one; prefetch multiplier 1; results that expire. Task rules, for every task in the apps' tasks.py: an
-explicit name; primary keys as arguments; automatic retries only for named exceptions, with backoff and
-a ceiling; logging through get_task_logger. Each entry is ✓ or ✗ with file:line evidence; what the
-project already had is "reported", only what this tool wrote (or failed to write) fails the check.
+only; soft time limit below the hard one; prefetch multiplier 1; results that expire. Task rules, for every
+task in the apps' tasks.py: an explicit name; primary keys as arguments; automatic retries only for named
+exceptions, with backoff and a ceiling; logging through get_task_logger. Each entry is ✓ or ✗ with file:line
+evidence; what the project already had is "reported", only what this tool wrote (or failed to write) fails
+the check.
 """
 
 from __future__ import annotations

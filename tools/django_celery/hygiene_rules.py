@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from tools.django_celery.authorship import Authorship
+from tools.django_celery.backend_text import backend_description, own_backend
 from tools.django_celery.codemods.app_analysis import celery_module_path
 from tools.django_celery.codemods.env_urls import CONSENT_FLAG
 from tools.django_celery.codemods.secret_scan import URL_PASSWORD, is_placeholder
@@ -262,12 +263,16 @@ class SettingsRules:
 
     def results_expire(self) -> Rule:
         rule = Rule("results expire")
-        if self.decisions.result_backend == "none":
+        found = self.last("CELERY_RESULT_EXPIRES")
+        kept = own_backend(self.chain, self.decisions.result_backend) is not None
+        if self.decisions.result_backend == "none" and not kept:
             rule.details.append("no result backend: nothing is stored")
             return rule
-        found = self.last("CELERY_RESULT_EXPIRES")
         seconds = number(found.code) if found else None
-        if found is None:
+        if found is None and kept:  # nothing of ours stores results: the project's own backend, as it was
+            described = backend_description(self.chain, self.decisions.result_backend)
+            rule.details.append(f"{described}: Celery's default result_expires (1 day) applies")
+        elif found is None:
             rule.problem("CELERY_RESULT_EXPIRES not set", True)
         elif seconds is None or seconds <= 0:
             rule.problem(
@@ -277,7 +282,7 @@ class SettingsRules:
         else:
             cleanup = (
                 ""
-                if self.decisions.result_backend == "redis"
+                if self.decisions.result_backend == "redis" or kept
                 else (
                     "; django-celery-results rows are deleted by celery.backend_cleanup, which beat runs daily"
                     + ("" if self.decisions.beat else " (no beat here: schedule it, e.g. from cron)")

@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agent.checklist import CheckResult, result
+from tools.django_celery.backend_text import project_backend_description
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.live_beat import BeatOutcome, verify_beat
 from tools.django_celery.live_overlay import BrokerChoiceError, VerificationOverlay, build_overlay, mask_url
@@ -101,9 +102,10 @@ def client_session(facts: ProjectFacts, overlay: VerificationOverlay) -> ProbeSe
 
 
 def installed_apps_check(
-    installed_apps: list[str] | None, decisions: Decisions, settings: str
+    installed_apps: list[str] | None, decisions: Decisions, settings: str, backend: str
 ) -> CheckResult:
-    """Item 7: the results app when results go to Django, the beat app when beat was chosen."""
+    """Item 7: the results app when results go to Django, the beat app when beat was chosen. `backend` names
+    the result backend in use (backend_text: the project's own one when it was kept)."""
     if installed_apps is None:
         return result("installed_apps", False, f"INSTALLED_APPS could not be read: {settings} does not load")
     wanted = {
@@ -122,8 +124,7 @@ def installed_apps_check(
     ]
     evidence = (
         f"INSTALLED_APPS read from {settings} in the project's interpreter "
-        f"(result backend {decisions.result_backend}, beat {'on' if decisions.beat else 'off'}): "
-        + "; ".join(parts)
+        f"({backend}, beat {'on' if decisions.beat else 'off'}): " + "; ".join(parts)
     )
     if missing:
         evidence += f". Add {', '.join(missing)} to INSTALLED_APPS and migrate."
@@ -259,7 +260,10 @@ def verify_live(
                 worker.start()
             with timer.step("preflight"):
                 preflight, problem = prepare(facts, overlay, client, remaining())
-            item7 = installed_apps_check(preflight.get("installed_apps"), decisions, facts.settings_module)
+            described = project_backend_description(facts, decisions.result_backend)
+            item7 = installed_apps_check(
+                preflight.get("installed_apps"), decisions, facts.settings_module, described
+            )
             if problem:
                 worker.stop(kill=True)
                 masked = mask_url(overlay.broker_url)

@@ -16,6 +16,7 @@ from agent.checklist import CheckResult, result
 from tools.base import ToolError
 from tools.context import ToolContext
 from tools.django_celery.answer_memo import answer_key, remembered
+from tools.django_celery.backend_text import project_backend_description
 from tools.django_celery.codemods.installed_apps import celery_apps
 from tools.django_celery.facts import Decisions, ProjectFacts
 from tools.django_celery.project_env import base_dir_of, facts_env, run_manage
@@ -150,8 +151,8 @@ def check_migrations(facts: ProjectFacts, decisions: Decisions) -> CheckResult:
         return result(
             "migrations",
             True,
-            f"No Celery app with database tables was chosen (result backend {decisions.result_backend}, "
-            "no beat): nothing to migrate.",
+            f"No Celery app with database tables was chosen "
+            f"({project_backend_description(facts, decisions.result_backend)}, no beat): nothing to migrate.",
         )
     try:
         plan = migration_plan(facts)

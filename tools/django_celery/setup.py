@@ -17,26 +17,25 @@ import argparse
 import shlex
 from pathlib import Path
 from typing import NoReturn, get_args
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from tools.base import ToolError
 from tools.context import ToolContext
+from tools.django_celery.backend_text import backend_kind, project_backend_description
 from tools.django_celery.codemods.app_analysis import celery_module_path
 from tools.django_celery.codemods.celery_module import ensure_celery_module
 from tools.django_celery.codemods.code_style import configured_line_length, project_line_length
 from tools.django_celery.codemods.dependencies import ensure_dependencies
 from tools.django_celery.codemods.docs import DocFacts, ensure_celery_doc
 from tools.django_celery.codemods.eager_mode import report_eager, turn_eager_off
+from tools.django_celery.codemods.env_example import env_example_entries
 from tools.django_celery.codemods.env_files import ensure_env_example, ensure_gitignore
 from tools.django_celery.codemods.env_urls import read_urls_from_environment, report_literal_urls
 from tools.django_celery.codemods.init_module import ensure_init_loads_app
 from tools.django_celery.codemods.installed_apps import celery_apps, ensure_installed_apps
 from tools.django_celery.codemods.results_cache import create_cache_table, ensure_results_cache
 from tools.django_celery.codemods.settings_block import (
-    DEFAULT_REDIS_RESULTS_URL,
-    backend_kind,
     backend_settings,
-    broker_default,
     core_settings,
     ensure_settings_block,
     kept_backend,
@@ -135,28 +134,6 @@ def setup_decisions(ctx: ToolContext, arguments: str) -> Decisions:
     return decisions
 
 
-def _placeholder_url(url: str, project: str) -> str:
-    """The URL with its password replaced by a placeholder, for .env.example."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return broker_default(Decisions(task_apps=[], broker_url=url))
-    host = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or ""
-    userinfo = f"{parts.username or ''}:{project}_dev_your_password_here"
-    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
-
-
-def env_example_values(facts: ProjectFacts, decisions: Decisions, backend: ResultBackend) -> dict[str, str]:
-    """What .env.example documents: the broker asked for, else the one the project's settings already
-    use (a RabbitMQ project gets an amqp:// line, not our Redis default), passwords as placeholders."""
-    configured = (configured_broker(facts) or "").strip("'\"")
-    wanted = decisions.broker_url or (configured if "://" in configured else None)
-    broker = _placeholder_url(wanted, facts.project_package) if wanted else None
-    values = {"CELERY_BROKER_URL": broker or broker_default(decisions)}
-    if backend == "redis":
-        values["CELERY_RESULT_BACKEND"] = DEFAULT_REDIS_RESULTS_URL
-    return values
-
-
 def effective_backend(edits: ProjectEdits, facts: ProjectFacts, decisions: Decisions) -> ResultBackend:
     """The backend the settings already select wins over the decision (switching is /celery:add-backend's job)."""
     chain = celery_file_chain(facts, edits.read)
@@ -231,8 +208,9 @@ def plan_setup(
     doc = quality_steps(edits, facts, decisions, line_length)
     doc.results = f"the backend your settings choose (`CELERY_RESULT_BACKEND = {kept.code}`)" if kept else ""
     ensure_dependencies(edits, facts, needed_requirements(decisions, backend, configured_broker(facts)))
-    doc.env = env_example_values(facts, decisions, backend)
-    ensure_env_example(edits, doc.env, "Celery (copy to .env)")
+    example = env_example_entries(project_chain(facts, edits.read), decisions, backend, facts.project_package)
+    doc.env, doc.env_notes = example.values, example.notes
+    ensure_env_example(edits, doc.env, "Celery (copy to .env)", doc.env_notes)
     ensure_gitignore(edits)
     if any(report.status != "already correct" for report in edits.reports()):
         ensure_celery_doc(edits, facts, decisions, doc)  # docs accompany a change, never arrive alone
@@ -255,7 +233,7 @@ def run_setup(ctx: ToolContext, arguments: str) -> str:
         notes += create_cache_table(ctx, edits)
     ctx.decisions = decisions
     headline = (
-        f"/celery:setup: result backend {backend}, beat {'on' if decisions.beat else 'off'}, "
+        f"/celery:setup: {project_backend_description(facts, backend)}, beat {'on' if decisions.beat else 'off'}, "
         f"tasks in {', '.join(decisions.task_apps) or 'no app'}."
     )
     notes.append(

@@ -40,6 +40,7 @@ class DocFacts:
         default_factory=list
     )  # with routing: the default queue, then the dedicated ones
     results: str = ""  # where results go when the project's own setting chooses (else BACKEND_TEXT)
+    env_notes: list[str] = field(default_factory=list)  # where a URL comes from when no variable holds it
 
 
 def _test_target(facts: ProjectFacts, test_module: str) -> str:
@@ -98,10 +99,9 @@ def render_celery_doc(facts: ProjectFacts, decisions: Decisions, doc: DocFacts, 
         "",
         "Copy `.env.example` to `.env` (never commit `.env`) or set them in the service's environment:",
         "",
-        "| variable | placeholder |",
-        "| --- | --- |",
-        *env_rows,
-        "",
+        *(["| variable | placeholder |", "| --- | --- |", *env_rows, ""] if env_rows else []),
+        *(f"- {note}" for note in doc.env_notes),
+        *([""] if doc.env_notes else []),
         "Put real credentials only there, never in settings or code.",
         f"Results are stored in {doc.results or BACKEND_TEXT[doc.backend]}.",
         "",

@@ -7,11 +7,13 @@ wrote stays where it was.
 from __future__ import annotations
 
 import re
+import textwrap
 
 from tools.django_celery.codemods.workspace import ProjectEdits
 
 ENV_EXAMPLE = ".env.example"
 GITIGNORE = ".gitignore"
+NOTE_WIDTH = 100  # a note is wrapped into comment lines of at most this many characters (plus "# ")
 GITIGNORE_LINES = (".env", ".env.*", "!.env.example", "celerybeat-schedule*")
 
 
@@ -28,15 +30,22 @@ def _append(text: str, lines: list[str]) -> str:
     return text + "".join(line + newline for line in lines)
 
 
-def ensure_env_example(edits: ProjectEdits, values: dict[str, str], comment: str) -> None:
-    """Add `KEY=value` lines for the keys `.env.example` lacks (values must be placeholders)."""
+def ensure_env_example(
+    edits: ProjectEdits, values: dict[str, str], comment: str, notes: tuple[str, ...] | list[str] = ()
+) -> None:
+    """Add `KEY=value` lines for the keys `.env.example` lacks (values must be placeholders), and each note
+    (a comment saying where a value comes from instead of a variable) that is not there yet."""
     text = edits.read(ENV_EXAMPLE) or ""
     missing = {key: value for key, value in values.items() if key not in _keys(text)}
-    if not missing:
+    present = {line.strip() for line in text.splitlines()}
+    wrapped = [[f"# {line}" for line in textwrap.wrap(note, NOTE_WIDTH)] for note in notes]
+    new_notes = [line for lines in wrapped if not set(lines) <= present for line in lines]
+    if not missing and not new_notes:
         edits.note(ENV_EXAMPLE)
         return
-    lines = [f"# {comment}", *(f"{key}={value}" for key, value in missing.items())]
-    edits.write(ENV_EXAMPLE, _append(text, lines), "added " + ", ".join(missing))
+    lines = [f"# {comment}", *new_notes, *(f"{key}={value}" for key, value in missing.items())]
+    added = [*missing, *(["a note on where the Celery URLs come from"] if new_notes else [])]
+    edits.write(ENV_EXAMPLE, _append(text, lines), "added " + ", ".join(added))
 
 
 def ensure_gitignore(edits: ProjectEdits) -> None:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import libcst as cst
 
+from tools.django_celery.backend_text import backend_kind
 from tools.django_celery.codemods.code_lines import call
 from tools.django_celery.codemods.cst_tools import assigned_names, ensure_import_os, insert_statements
 from tools.django_celery.codemods.results_cache import results_cache_alias
@@ -111,39 +112,6 @@ def backend_settings(backend: ResultBackend, chain: SettingsChain) -> list[Setti
         url = chain.env_reader().call("CELERY_RESULT_BACKEND", DEFAULT_REDIS_RESULTS_URL)
         return [Setting("CELERY_RESULT_BACKEND", url), expires]
     return [Setting("CELERY_TASK_IGNORE_RESULT", "True", "no result backend: results are not stored")]
-
-
-def backend_kind(assignment: Assignment, chain: SettingsChain) -> ResultBackend | None:
-    """Which backend an existing CELERY_RESULT_BACKEND selects (None when it is something else).
-
-    A value that names another setting (cookiecutter-django's `CELERY_RESULT_BACKEND = REDIS_URL`) is
-    followed through the settings chain, so the project's own choice is recognised, never rewritten.
-    """
-    if isinstance(assignment.value, cst.Name) and assignment.value.value == "None":
-        return "none"
-    strings: list[str] = []
-
-    class Strings(cst.CSTVisitor):
-        def __init__(self, depth: int) -> None:
-            super().__init__()
-            self.depth = depth
-
-        def visit_SimpleString(self, node: cst.SimpleString) -> None:
-            strings.append(str(node.evaluated_value))
-
-        def visit_Name(self, node: cst.Name) -> None:
-            referenced = chain.assignments(node.value) if self.depth < 3 else []
-            if referenced and referenced[-1].value is not None:
-                referenced[-1].value.visit(Strings(self.depth + 1))
-
-    if assignment.value is not None:
-        assignment.value.visit(Strings(0))
-    for value in strings:
-        if value in ("django-db", "django-cache"):
-            return value  # type: ignore[return-value]
-        if value.startswith(("redis://", "rediss://")):
-            return "redis"
-    return None
 
 
 def kept_backend(chain: SettingsChain, decisions: Decisions) -> Assignment | None:
