@@ -240,6 +240,7 @@ def test_the_runtime_loader_reads_our_definition_as_intended() -> None:
         "queues",
         "rewrite_dispatch",
         "rename_settings",
+        "env_urls",
         "install_deps",
     ]
     assert {d.key: [o.name for o in d.options if o.recommended] for d in definition.decisions} == {
@@ -275,7 +276,7 @@ def test_phase_instructions(phase: str) -> None:
             "setup",
             "[--apps a,b] [--beat|--no-beat] [--backend django-db|redis|django-cache|none] [--broker URL] "
             "[--queues q:app,...] [--rename-settings] [--rewrite-dispatch] [--install-deps] [--fix-url-passwords] "
-            "[--fix-eager]",
+            "[--fix-eager] [--env-urls]",
         ),
         ("add-backend", "django-db|redis|django-cache|none"),
     ],

@@ -243,10 +243,32 @@ def test_only_a_url_written_in_the_code_is_hard_coded(
     layer = "import configparser\n\nconfig = configparser.RawConfigParser({'backend': ''}, default_section='celery')\n"
     text = settings.read_text() + f'\n{layer}HOST = "cache:6379"\nCELERY_RESULT_BACKEND = {value}\n'
     settings.write_text(text)
-    _passed, evidence = run_check(
-        startproject, "env_vars", Decisions(task_apps=["polls"], result_backend="none")
-    )
+    users = Decisions(task_apps=["polls"], result_backend="none")
+    _passed, evidence = run_check(startproject, "env_vars", users)
+    assert "is hard-coded" not in evidence  # the user's own code: reported, never failed without consent
+    assert ("REPORTED mysite/settings.py:" in evidence and "--env-urls" in evidence) == hard_coded
+    _passed, evidence = run_check(startproject, "env_vars", users.model_copy(update={"env_urls": True}))
     assert ("CELERY_RESULT_BACKEND is hard-coded" in evidence) == hard_coded
+
+
+def test_a_literal_url_fails_item_9_when_it_holds_a_password_or_this_tool_wrote_it(
+    startproject: Path,
+) -> None:
+    """Consent is about the user's development default; a password in the repository, or a literal the agent
+    wrote, fails whatever was consented to."""
+    ctx = context_for(startproject)
+    run_setup(ctx, "--no-beat")
+    settings = startproject / "mysite" / "settings.py"
+    text = settings.read_text()
+    settings.write_text(text + '\nCELERY_RESULT_BACKEND = "redis://:Xk29fjQ0zPq@cache:6379/1"\n')
+    passed, evidence = run_check(startproject, "env_vars", CHOSEN)
+    assert not passed and "CELERY_RESULT_BACKEND is hard-coded" in evidence
+    assert "Xk29fjQ0zPq" not in evidence  # evidence masks URL passwords
+
+    settings.write_text(text)
+    ctx.journal.write_text("mysite/settings.py", text + '\nCELERY_RESULT_BACKEND = "redis://cache:6379/1"\n')
+    passed, evidence = run_check(startproject, "env_vars", CHOSEN)
+    assert not passed and "CELERY_RESULT_BACKEND is hard-coded" in evidence
 
 
 @pytest.mark.parametrize(

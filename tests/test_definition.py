@@ -195,6 +195,7 @@ def test_our_bundled_definition_loads() -> None:
         ("queues", "analysis", None),
         ("rewrite_dispatch", "analysis", "unsafe_dispatch"),
         ("rename_settings", "analysis", "old_settings"),
+        ("env_urls", "analysis", "literal_urls"),
         ("install_deps", "analysis", "missing_packages"),
     ]
     assert [d.key for d in ours.decisions] == ["result_backend", "periodic_tasks", "dispatch"]

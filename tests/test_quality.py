@@ -43,6 +43,7 @@ GENERATED = ("mysite/celery.py", "mysite/__init__.py", "polls/tasks.py", "polls/
 HYGIENE_RULES = (
     "current CELERY_ setting names only",
     "no broker/backend password in code",
+    "broker/backend URLs from the environment",
     "CELERY_TIMEZONE consistent with TIME_ZONE / USE_TZ",
     "task_always_eager off outside tests",
     "JSON serialization only",

@@ -1,7 +1,8 @@
 """Fixture recipes for the states projects are found in, beyond their layout.
 
 - Celery already there: fully integrated by hand (the run must change nothing), or half done (celery.py
-  without the package `__init__` import; CELERY_* settings without any Celery app).
+  without the package `__init__` import; CELERY_* settings without any Celery app; a broker URL written in
+  the settings as a literal).
 - Dependencies kept elsewhere: Poetry, Pipfile, uv (with the in-project `.venv` those tools make).
 - A PostgreSQL database (a uniquely named one, dropped by `release_fixture`).
 - The project's own test suite (for `--project-tests`).
@@ -143,6 +144,15 @@ def half_settings_only(dest: Path) -> Path:
         + 'CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://localhost:6379/0")\n'
         + 'CELERY_RESULT_BACKEND = "django-db"\n'
     )
+    return project
+
+
+def literal_urls(dest: Path) -> Path:
+    """A development default written in the settings, as real projects ship it: every run used to fail item 9
+    on the user's own line (reported now; read from the environment with --env-urls)."""
+    project = make_sample_project(dest)
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + 'CELERY_BROKER_URL = "redis://localhost:6379/0"\n')
     return project
 
 

@@ -329,6 +329,7 @@ LAYOUTS: dict[str, Recipe] = {
     "existing_full": layout_states.existing_full,
     "half_no_init": layout_states.half_no_init,
     "half_settings_only": layout_states.half_settings_only,
+    "literal_urls": layout_states.literal_urls,
     "poetry": layout_states.poetry,
     "pipfile": layout_states.pipfile,
     "uv": layout_states.uv,

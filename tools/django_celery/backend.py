@@ -2,7 +2,8 @@
 
 Writes the result-backend settings (switching an existing CELERY_RESULT_BACKEND when it selects another
 backend), adds django_celery_results to INSTALLED_APPS and the dependencies when the backend needs it,
-documents a Redis results URL in .env.example, and migrates django_celery_results. Idempotent like setup.
+documents in .env.example the variable the backend setting really reads (CELERY_RESULT_BACKEND for the Redis
+URL it writes, cookiecutter's REDIS_URL), and migrates django_celery_results. Idempotent like setup.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def run_add_backend(ctx: ToolContext, arguments: str) -> str:
     example = env_example_entries(
         chain, decisions, backend, facts.project_package, ("CELERY_RESULT_BACKEND",)
     )
-    ensure_env_example(edits, example.values, "Celery result backend (copy to .env)", example.notes)
+    if example.values or example.notes:  # "django-db" names a backend: nothing to document
+        ensure_env_example(edits, example.values, "Celery result backend (copy to .env)", example.notes)
     reports = edits.commit(ctx.journal)
     notes = run_migrations(ctx, apps, edits)
     if backend == "django-cache":
