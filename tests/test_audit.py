@@ -33,6 +33,46 @@ def test_audit_of_a_project_with_celery_passes_and_writes_nothing(
     assert manifest(project) == before
 
 
+@pytest.mark.live
+def test_audit_reports_a_literal_broker_url_of_the_project_without_failing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same finding a run reports: item 9 passes with it (file:line), the hygiene rule reports it."""
+    project = LAYOUTS["existing_full"](tmp_path / "project")
+    settings = project / "mysite" / "settings.py"
+    text = settings.read_text()
+    read = 'os.environ.get("CELERY_BROKER_URL", "redis://localhost:6379/0")'
+    settings.write_text(text.replace(read, '"redis://localhost:6379/0"'))
+    before = manifest(project)
+    code = main(["audit", str(project), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, [c for c in report["checklist"] if not c["passed"]]
+    item9 = next(c for c in report["checklist"] if c["number"] == 9)
+    assert "REPORTED mysite/settings.py:" in item9["evidence"] and "--env-urls" in item9["evidence"]
+    rule = next(h for h in report["hygiene"] if h["title"] == "broker/backend URLs from the environment")
+    assert rule["status"] == "reported" and rule["details"][0].startswith("mysite/settings.py:")
+    assert main(["audit", str(project), "--strict"]) == 1
+    assert manifest(project) == before
+
+
+@pytest.mark.live
+def test_audit_after_a_run_agrees_that_the_projects_own_result_backend_is_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """config_layer (as pretalx): the run keeps the project's config.get(...) backend; the audit decides the
+    same from the settings, so items 7 and 8 need no django_celery_results and name that backend."""
+    project = LAYOUTS["config_layer"](tmp_path / "project")
+    assert main(["run", str(project), "--yes", "--no-network"]) == 0
+    capsys.readouterr()
+    assert main(["audit", str(project), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    item8 = next(c for c in report["checklist"] if c["number"] == 8)
+    own = 'the project\'s own result backend, config.get("celery", "backend") (kept)'
+    assert own in item8["evidence"], item8["evidence"]
+    expire = next(h for h in report["hygiene"] if h["title"] == "results expire")
+    assert expire["status"] == "pass" and expire["details"][0].startswith(own)
+
+
 def test_audit_of_a_project_without_celery_fails_with_the_missing_items(
     startproject: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -191,6 +191,32 @@ def test_interactive_answers_drive_the_decisions(startproject: Path) -> None:
     assert "django_celery_results" not in (startproject / "mysite" / "settings.py").read_text()
 
 
+def test_an_interactive_run_asks_before_reading_a_literal_broker_url_from_the_environment(
+    startproject: Path,
+) -> None:
+    """Discovery finds the user's literal URL, so analysis asks; a yes rewrites it (the value kept as the
+    default) and every gate passes."""
+    settings = startproject / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + 'CELERY_BROKER_URL = "redis://localhost:6379/0"\n')
+    runner = Runner(RunOptions(project=str(startproject), interactive=True, allow_network=False))
+    answers = {
+        "task_apps": "polls",
+        "beat": "no",
+        "result_backend": "django-db",
+        "queues": "no",
+        "env_urls": "yes",
+    }
+    outcome, asked = runner.start(), []
+    while outcome.question is not None:
+        asked.append(outcome.question["topic"])
+        outcome = runner.answer(answers[outcome.question["topic"]])
+    runner.close()
+    assert asked == ["task_apps", "beat", "result_backend", "queues", "env_urls"]
+    assert outcome.report is not None and outcome.report.status == "passed", outcome.report
+    assert outcome.report.decisions["sources"]["env_urls"] == "asked"
+    assert 'os.environ.get("CELERY_BROKER_URL", "redis://localhost:6379/0")' in settings.read_text()
+
+
 def test_not_a_django_project_is_a_clear_input_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

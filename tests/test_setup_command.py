@@ -4,6 +4,7 @@ puts every byte back (the SQLite database included)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -236,4 +237,36 @@ def test_eager_mode_in_the_run_settings_is_reported_or_turned_off_with_consent(t
     )
     again = context_for(project, "again")
     run_setup(again, "--fix-eager")
+    assert again.journal.changed_files() == []
+
+
+def test_a_literal_broker_url_is_reported_or_read_from_the_environment_with_consent(
+    startproject: Path,
+) -> None:
+    """The user's `CELERY_BROKER_URL = "redis://..."` stays as written without consent (reported with
+    file:line, .env.example says it is not read from the environment); with --env-urls Django reads the
+    variable and, while it is unset, the very same URL."""
+    settings = startproject / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + 'CELERY_BROKER_URL = "redis://localhost:6379/0"\n')
+    reported = run_setup(context_for(startproject, "report"), "--no-beat")
+    assert re.search(
+        r"mysite/settings\.py:\d+: CELERY_BROKER_URL = \"redis://localhost:6379/0\" is written", reported
+    )
+    assert "needs consent (--env-urls)" in reported
+    assert 'CELERY_BROKER_URL = "redis://localhost:6379/0"\n' in settings.read_text()
+    example = (startproject / ".env.example").read_text()
+    comment = " ".join(line.removeprefix("# ") for line in example.splitlines() if line.startswith("#"))
+    assert "CELERY_BROKER_URL=" not in example and "--env-urls makes it read CELERY_BROKER_URL" in comment
+
+    ctx = context_for(startproject, "consent")
+    run_setup(ctx, "--no-beat --env-urls")
+    line = 'CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://localhost:6379/0")\n'
+    assert line in settings.read_text()
+    assert "CELERY_BROKER_URL=redis://localhost:6379/0" in (startproject / ".env.example").read_text()
+    shown = run_manage(
+        facts_of(ctx), "shell", "-c", "from django.conf import settings; print(settings.CELERY_BROKER_URL)"
+    )
+    assert shown.returncode == 0 and shown.stdout.splitlines()[-1] == "redis://localhost:6379/0", shown.stderr
+    again = context_for(startproject, "again")
+    run_setup(again, "--no-beat --env-urls")
     assert again.journal.changed_files() == []
