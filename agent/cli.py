@@ -106,8 +106,6 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         parser, "fix-eager", "turn CELERY_TASK_ALWAYS_EAGER = True off in the settings your project runs with"
     )
     parser.add_argument("--queues", help="comma-separated queues to route tasks to (default: ask, or none)")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show the model's narration")
 
 
 def _permission_mode(parser: argparse.ArgumentParser, default: str) -> None:
@@ -118,6 +116,12 @@ def _permission_mode(parser: argparse.ArgumentParser, default: str) -> None:
         help=f"which writes and shell commands wait for your approval: ask (both), accept-edits (commands), "
         f"bypass (none) (default: the definition's permissionMode, else {default}); ask rules always ask",
     )
+
+
+def _output_arguments(parser: argparse.ArgumentParser) -> None:
+    """How a one-shot run prints (the chat has its own screen, so it takes neither)."""
+    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the model's narration")
 
 
 def _consent(parser: argparse.ArgumentParser, name: str, what: str) -> None:
@@ -146,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("arguments", nargs="*", help="extra request text passed to the definition as $ARGUMENTS")
     _permission_mode(run, "bypass")
     _run_arguments(run)
+    _output_arguments(run)
     chat = sub.add_parser(
         "chat", help="a terminal session: integrate with /celery:setup, answer questions, /diff, /undo, ask"
     )
@@ -160,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--dir", help="where to create the sample project (default: a new temporary folder)")
     _run_arguments(demo)
+    _output_arguments(demo)
     undo = sub.add_parser("undo", help="put the project back exactly as it was before a run")
     undo.add_argument("path")
     undo.add_argument(
@@ -267,14 +273,21 @@ def _execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str |
             prefetching.join()
             return code
     from agent.console import Console
+    from agent.ctrl_c import CtrlCLatch
     from agent.definition import DefinitionError
     from agent.models import ModelConfigError
     from agent.plugins import context_warnings
     from agent.runner import NothingToResume, Runner
 
     console = Console(stream=sys.stderr if as_json else sys.stdout, verbose=verbose)
+    ctrl_c = CtrlCLatch()
+
+    def progress(event: str, data: dict) -> None:
+        ctrl_c.check()  # a Ctrl-C Python lost in a fork callback stops the run at its next event
+        console.progress(event, data)
+
     try:
-        runner = Runner(options, progress=console.progress, run_id=runner_id)
+        runner = Runner(options, progress=progress, run_id=runner_id)
     except (DefinitionError, ModelConfigError, ValueError) as exc:
         print(f"django-integrator: {exc}", file=sys.stderr)
         prefetching.join()  # its probe must not outlive the command when main() is called in-process
@@ -290,11 +303,13 @@ def _execute(options: RunOptions, as_json: bool, verbose: bool, runner_id: str |
         )
     )
     try:
-        report = drive(runner, console, runner.start() if runner_id is None else runner.resume())
+        with ctrl_c:
+            report = drive(runner, console, runner.start() if runner_id is None else runner.resume())
     except NothingToResume as exc:
         print(f"django-integrator: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
+        runner.abort()  # pressed at a question the graph is paused on: no node of it saw the press
         console.line("\nInterrupted: the project was put back exactly as it was.")
         return 130
     finally:

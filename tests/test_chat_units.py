@@ -14,10 +14,10 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from agent.chat.commands import CommandError, CommandLine, completions, parse_command, run_options_for
 from agent.chat.conversation import Conversation
-from agent.chat.interrupt import CtrlCLatch
 from agent.chat.replies import Answer, read_reply
 from agent.chat.views import plan_lines, status_lines
 from agent.console import Console
+from agent.ctrl_c import CtrlCLatch
 from agent.executor import execute_calls
 from agent.models.offline_chat import CHAT_MARKER, offline_chat_answer
 from agent.models.sse import completion_events

@@ -22,10 +22,10 @@ from agent.chat.actions import Actions
 from agent.chat.commands import ADD_BACKEND, SETUP, CommandError, CommandLine, parse_command, run_options_for
 from agent.chat.conversation import Conversation
 from agent.chat.free_text import FreeTextConversation
-from agent.chat.interrupt import CtrlCLatch
 from agent.chat.render import RunView, print_report
 from agent.chat.replies import Answer, approval_lines, is_approval, question_lines, read_reply
 from agent.config import RunOptions
+from agent.ctrl_c import CtrlCLatch
 from agent.definition import load_definition
 from agent.permission_modes import effective_mode
 from agent.plugins import context_warnings, definition_file
