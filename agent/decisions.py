@@ -4,8 +4,9 @@ A targeted question is answered by the user in interactive runs; non-interactive
 definition's recommended option (django-celery-results, on_commit dispatch) or the runtime's documented
 default where the definition recommends none (no periodic tasks; every local app gets tasks), and the
 ledger records that the default was taken. Consents to change the user's own code (rewrite unsafe dispatch,
-rename deprecated settings, read literal broker/backend URLs from the environment) default to no, and no
-queues are routed unless someone names them.
+rename deprecated settings, read literal broker/backend URLs from the environment, remove passwords from
+broker/backend URLs, turn a literal eager mode off) default to no, and no queues are routed unless someone
+names them.
 """
 
 from __future__ import annotations
@@ -32,11 +33,41 @@ Topic = Literal[
     "rename_settings",
     "install_deps",
     "env_urls",
+    "url_passwords",
+    "eager_mode",
     "queues",
     "other",
 ]
-CONSENT_TOPICS: tuple[Topic, ...] = ("rewrite_dispatch", "rename_settings", "install_deps", "env_urls")
-TOPIC_KEYWORDS: tuple[tuple[Topic, tuple[str, ...]], ...] = (
+# Each consent topic -> the RunOptions / Decisions field holding the consent (the flag's name, as in
+# setup.CONSENTS). Decisions.sources is keyed by the topic, which is also the definition question's key.
+CONSENT_FIELDS: dict[Topic, str] = {
+    "rewrite_dispatch": "rewrite_dispatch",
+    "rename_settings": "rename_settings",
+    "install_deps": "install_deps",
+    "env_urls": "env_urls",
+    "url_passwords": "fix_url_passwords",
+    "eager_mode": "fix_eager",
+}
+CONSENT_TOPICS: tuple[Topic, ...] = tuple(CONSENT_FIELDS)
+# how a yes to a consent question starts ("no", "not now" and anything else: report only)
+CONSENT_WORDS = (
+    "y",
+    "true",
+    "ok",
+    "sure",
+    "please",
+    "go ahead",
+    "rewrite",
+    "rename",
+    "install",
+    "read",
+    "remove",
+    "turn it off",
+    "turn off",
+)
+TOPIC_KEYWORDS: tuple[tuple[Topic, tuple[str, ...]], ...] = (  # first match wins: the narrowest words first
+    ("url_passwords", ("password",)),
+    ("eager_mode", ("eager",)),
     ("install_deps", ("install",)),
     ("env_urls", ("from the environment",)),
     ("queues", ("queue", "routing", "route ")),
@@ -103,8 +134,8 @@ def initial_decisions(facts: ProjectFacts, options: RunOptions) -> Decisions:
         beat, sources["beat"] = False, "default"
 
     sources["dispatch"] = "default"
-    for consent in CONSENT_TOPICS:
-        sources[consent] = "flag" if getattr(options, consent) is not None else "default"
+    for consent, field in CONSENT_FIELDS.items():
+        sources[consent] = "flag" if getattr(options, field) is not None else "default"
     sources["queues"] = "flag" if options.queues is not None else "default"
     return Decisions(
         task_apps=task_apps,
@@ -156,8 +187,8 @@ def default_answer(topic: Topic, facts: ProjectFacts, decisions: Decisions) -> s
         return decisions.result_backend
     if topic == "dispatch":
         return decisions.dispatch
-    if topic in CONSENT_TOPICS:  # a change to the user's own code needs an explicit yes
-        return "yes" if getattr(decisions, topic) else "no"
+    if topic in CONSENT_FIELDS:  # a change to the user's own code needs an explicit yes
+        return "yes" if getattr(decisions, CONSENT_FIELDS[topic]) else "no"
     if topic == "queues":
         return ", ".join(decisions.queues) or "none"
     return "Proceed with the recommended defaults."
@@ -187,11 +218,9 @@ def apply_answer(topic: Topic, answer: str, facts: ProjectFacts, decisions: Deci
             "immediate" if "immediate" in text else "signals" if "signal" in text else "on_commit"
         )
         understood = f"dispatch strategy: {decisions.dispatch}"
-    elif topic in CONSENT_TOPICS:
-        consent = text.startswith(
-            ("y", "true", "ok", "sure", "please", "rewrite", "rename", "install", "read", "go ahead")
-        )
-        setattr(decisions, topic, consent)
+    elif topic in CONSENT_FIELDS:
+        consent = text.startswith(CONSENT_WORDS)
+        setattr(decisions, CONSENT_FIELDS[topic], consent)
         understood = f"{topic.replace('_', ' ')}: {'yes' if consent else 'no, report only'}"
     elif topic == "queues":  # a bare word must be an app label (its queue is named after it)
         specs = queue_specs(answer)
@@ -220,6 +249,10 @@ def question_applies(when: str | None, facts: dict[str, Any]) -> bool:
         return bool(existing.get("old_style_settings"))
     if when == "literal_urls":
         return bool(existing.get("literal_urls"))
+    if when == "url_passwords":  # a broker/backend URL with a password in the settings chain
+        return bool(existing.get("url_passwords"))
+    if when == "eager_settings":  # a literal eager-mode True in the settings the project runs with
+        return bool(existing.get("eager_settings"))
     if when == "missing_packages":  # discovery's probe found no celery or results package to import
         packages = facts.get("packages")
         return packages is not None and not (packages.get("celery") and packages.get("django_celery_results"))

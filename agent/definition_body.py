@@ -56,6 +56,8 @@ _QUESTION_WHEN = (  # conditions on what discovery found, e.g. "If `.delay()` ru
     ("deprecated", "old_settings"),
     ("lacks", "missing_packages"),
     ("written in the settings", "literal_urls"),
+    ("password", "url_passwords"),
+    ("eager", "eager_settings"),
 )
 
 
@@ -258,6 +260,8 @@ def _question_when(condition: str) -> str:
 def _question_key(text: str) -> str:
     lowered = text.lower()
     keyed = (
+        ("password", "url_passwords"),
+        ("eager", "eager_mode"),
         ("queue", "queues"),
         ("rename", "rename_settings"),
         ("rewrite", "rewrite_dispatch"),

@@ -18,7 +18,7 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.decisions import Topic, apply_answer, default_answer, infer_topic
+from agent.decisions import CONSENT_TOPICS, Topic, apply_answer, default_answer, infer_topic
 from agent.permissions import Permissions
 from agent.transcript import TranscriptWriter
 from tools.base import clip
@@ -38,8 +38,8 @@ class AskUserQuestionArgs(BaseModel):
     topic: Topic | None = Field(
         default=None,
         description=(
-            "What the answer decides: task_apps, beat, result_backend, dispatch, queues, rewrite_dispatch, "
-            "rename_settings, install_deps, env_urls, or other."
+            "What the answer decides: task_apps, beat, result_backend, dispatch, queues, "
+            f"{', '.join(CONSENT_TOPICS)} (consents to change the user's code), or other."
         ),
     )
 

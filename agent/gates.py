@@ -19,6 +19,7 @@ from urllib.parse import urldefrag
 
 from agent.checklist import CheckResult, result
 from agent.config import RunOptions
+from agent.decisions import CONSENT_TOPICS
 from agent.live_reuse import (
     VerifiedLive,
     definition_digest,
@@ -103,8 +104,9 @@ def analysis_gate(state: RunState, context: RunContext) -> list[CheckResult]:
     decisions = Decisions.model_validate(state["decisions"])
     acceptable = {"flag", "asked", "existing"} | ({"default"} if not options.interactive else set())
     unsettled = [t for t in QUESTION_TOPICS if decisions.sources.get(t) not in acceptable]
-    consents = ("queues", "rewrite_dispatch", "rename_settings", "install_deps", "env_urls")
-    made = ", ".join(f"{t}={decisions.sources.get(t)}" for t in (*QUESTION_TOPICS, "dispatch", *consents))
+    made = ", ".join(
+        f"{t}={decisions.sources.get(t)}" for t in (*QUESTION_TOPICS, "dispatch", "queues", *CONSENT_TOPICS)
+    )
     facts = ProjectFacts.model_validate(state["facts"])
     results = [
         dependencies_check(facts, decisions, run_dir(state["run_id"], context.home)),

@@ -241,6 +241,8 @@ def test_the_runtime_loader_reads_our_definition_as_intended() -> None:
         "rewrite_dispatch",
         "rename_settings",
         "env_urls",
+        "url_passwords",
+        "eager_mode",
         "install_deps",
     ]
     assert {d.key: [o.name for o in d.options if o.recommended] for d in definition.decisions} == {

@@ -72,6 +72,14 @@ def test_setup_arguments_become_the_runs_flags_and_its_arguments() -> None:
         "backend": "redis",
     }
     assert run_options_for(CommandLine("/celery:add-backend", "django-cache")) == {"backend": "django-cache"}
+    consents = "--fix-eager --no-fix-url-passwords --env-urls --rename-settings"
+    assert run_options_for(CommandLine("/celery:setup", consents)) == {
+        "arguments": consents,
+        "fix_eager": True,
+        "fix_url_passwords": False,
+        "env_urls": True,
+        "rename_settings": True,
+    }
 
 
 def test_completion_of_commands_and_their_arguments() -> None:
@@ -85,6 +93,7 @@ def test_completion_of_commands_and_their_arguments() -> None:
         "none",
     ]
     assert [f for f, _ in completions("/celery:setup --beat --b")] == ["--backend", "--broker"]
+    assert [f for f, _ in completions("/celery:setup --fix")] == ["--fix-url-passwords", "--fix-eager"]
     assert completions("hello /he") == []
 
 

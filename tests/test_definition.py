@@ -196,6 +196,8 @@ def test_our_bundled_definition_loads() -> None:
         ("rewrite_dispatch", "analysis", "unsafe_dispatch"),
         ("rename_settings", "analysis", "old_settings"),
         ("env_urls", "analysis", "literal_urls"),
+        ("url_passwords", "analysis", "url_passwords"),
+        ("eager_mode", "analysis", "eager_settings"),
         ("install_deps", "analysis", "missing_packages"),
     ]
     assert [d.key for d in ours.decisions] == ["result_backend", "periodic_tasks", "dispatch"]

@@ -217,6 +217,82 @@ def test_an_interactive_run_asks_before_reading_a_literal_broker_url_from_the_en
     assert 'os.environ.get("CELERY_BROKER_URL", "redis://localhost:6379/0")' in settings.read_text()
 
 
+@pytest.mark.parametrize("consent", ["yes", "no"])
+def test_an_interactive_run_asks_before_removing_a_url_password_and_turning_eager_mode_off(
+    startproject: Path, consent: str
+) -> None:
+    """Discovery finds a password in the broker URL's default and eager mode on in the settings the project
+    runs with, so analysis asks about each (only then: a project without them gets neither question).
+    A yes removes the password and turns eager mode off; a no leaves the code as it was and the report's
+    production hygiene names both with file:line; the run passes either way."""
+    settings = startproject / "mysite" / "settings.py"
+    settings.write_text(
+        "import os\n"
+        + settings.read_text()
+        + 'CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://:s3cret@localhost:6379/0")\n'
+        + "CELERY_TASK_ALWAYS_EAGER = True\n"
+    )
+    runner = Runner(RunOptions(project=str(startproject), interactive=True, allow_network=False))
+    answers = {
+        "task_apps": "polls",
+        "beat": "no",
+        "result_backend": "django-db",
+        "queues": "no",
+        "url_passwords": consent,
+        "eager_mode": consent,
+    }
+    outcome, asked = runner.start(), []
+    while outcome.question is not None:
+        asked.append(outcome.question["topic"])
+        assert outcome.question["default"] == "no" or outcome.question["topic"] not in (
+            "url_passwords",
+            "eager_mode",
+        )
+        outcome = runner.answer(answers[outcome.question["topic"]])
+    runner.close()
+    report = outcome.report
+    assert asked == ["task_apps", "beat", "result_backend", "queues", "url_passwords", "eager_mode"]
+    assert report is not None and report.status == "passed", report
+    assert (
+        report.decisions["sources"]["url_passwords"] == report.decisions["sources"]["eager_mode"] == "asked"
+    )
+    assert report.decisions["fix_url_passwords"] is report.decisions["fix_eager"] is (consent == "yes")
+    text = settings.read_text()
+    hygiene = next(
+        c for checks in report.phase_checks.values() for c in checks if c.key == "hygiene"
+    ).evidence
+    if consent == "yes":
+        assert 'os.environ.get("CELERY_BROKER_URL", "redis://localhost:6379/0")' in text
+        assert "s3cret" not in text
+        assert "CELERY_TASK_ALWAYS_EAGER = False" in text and "CELERY_TASK_ALWAYS_EAGER = True" not in text
+        assert "✓ no broker/backend password in code" in hygiene
+        assert "✓ task_always_eager off outside tests" in hygiene
+    else:
+        assert 'os.environ.get("CELERY_BROKER_URL", "redis://:s3cret@localhost:6379/0")\n' in text
+        assert "\nCELERY_TASK_ALWAYS_EAGER = True\n" in text
+        eager_line = text.splitlines().index("CELERY_TASK_ALWAYS_EAGER = True") + 1
+        assert "✗ (reported, not changed) no broker/backend password in code: mysite/settings.py:" in hygiene
+        assert f"mysite/settings.py:{eager_line}: CELERY_TASK_ALWAYS_EAGER = True in settings" in hygiene
+
+
+def test_a_project_without_url_passwords_or_eager_mode_is_not_asked_about_them(startproject: Path) -> None:
+    settings = startproject / "mysite" / "settings.py"
+    settings.write_text(
+        "import os\n"
+        + settings.read_text()
+        + 'CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://localhost:6379/0")\n'
+        + 'CELERY_TASK_ALWAYS_EAGER = os.environ.get("EAGER") == "1"\n'
+    )
+    runner = Runner(RunOptions(project=str(startproject), interactive=True, allow_network=False))
+    outcome, asked = runner.start(), []
+    while outcome.question is not None:
+        asked.append(outcome.question["topic"])
+        outcome = runner.answer(outcome.question["default"])
+    runner.close()
+    assert asked == ["task_apps", "beat", "result_backend", "queues"]
+    assert outcome.report is not None and outcome.report.status == "passed", outcome.report
+
+
 def test_not_a_django_project_is_a_clear_input_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

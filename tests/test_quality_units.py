@@ -243,6 +243,29 @@ def test_consents_default_to_no_and_answers_change_them(tmp_path: Path) -> None:
     assert not decisions.rename_settings
 
 
+def test_url_password_and_eager_consents_map_to_their_flags(tmp_path: Path) -> None:
+    """The topics url_passwords and eager_mode decide fix_url_passwords and fix_eager, the flags' fields."""
+    project = facts(tmp_path)
+    decisions = initial_decisions(project, RunOptions(project=str(tmp_path)))
+    for topic, field in (("url_passwords", "fix_url_passwords"), ("eager_mode", "fix_eager")):
+        assert decisions.sources[topic] == "default" and default_answer(topic, project, decisions) == "no"
+        assert apply_answer(topic, "yes", project, decisions, "asked").endswith(": yes")
+        assert getattr(decisions, field) and decisions.sources[topic] == "asked"
+        apply_answer(topic, "no", project, decisions, "asked")
+        assert not getattr(decisions, field)
+    flagged = initial_decisions(
+        project, RunOptions(project=str(tmp_path), fix_eager=True, fix_url_passwords=False)
+    )
+    assert flagged.fix_eager and default_answer("eager_mode", project, flagged) == "yes"
+    assert flagged.sources["eager_mode"] == "flag" and flagged.sources["url_passwords"] == "flag"
+    assert not flagged.fix_url_passwords
+    definition = load_definition(DEFAULT_DEFINITION)
+    texts = {q.key: q.text for q in definition.questions}
+    assert infer_topic(texts["url_passwords"]) == "url_passwords"
+    assert infer_topic(texts["eager_mode"]) == "eager_mode"
+    assert all(infer_topic(text) == key for key, text in texts.items())  # no topic steals another's
+
+
 def test_the_offline_policy_asks_conditional_questions_only_when_discovery_found_the_problem(
     tmp_path: Path,
 ) -> None:
@@ -266,6 +289,13 @@ def test_the_offline_policy_asks_conditional_questions_only_when_discovery_found
         "rewrite_dispatch",
         "rename_settings",
     ]
+    assert asked(
+        {
+            "url_passwords": ["mysite/settings.py:12 CELERY_BROKER_URL"],
+            "eager_settings": ["mysite/settings.py:13 CELERY_TASK_ALWAYS_EAGER"],
+        }
+    ) == ["queues", "url_passwords", "eager_mode"]
+    assert asked({"literal_urls": ["mysite/settings.py:12 CELERY_BROKER_URL"]}) == ["queues", "env_urls"]
     assert not question_applies("something_unknown", {"existing": {}})
 
 

@@ -227,7 +227,13 @@ def test_eager_mode_in_the_run_settings_is_reported_or_turned_off_with_consent(t
     project = LAYOUTS["cookiecutter_celery"](tmp_path / "project")
     local = project / "config" / "settings" / "local.py"
     before = local.read_text()
-    reported = run_setup(context_for(project, "report"), "")
+    ctx = context_for(project, "report")
+    line = before.splitlines().index("CELERY_TASK_ALWAYS_EAGER = True") + 1
+    # what discovery records is what an interactive run asks about (the eager_mode question)
+    assert facts_of(ctx).existing.eager_settings == [
+        f"config/settings/local.py:{line} CELERY_TASK_ALWAYS_EAGER"
+    ]
+    reported = run_setup(ctx, "")
     assert "config/settings/local.py:" in reported and "needs consent (--fix-eager)" in reported
     assert local.read_text() == before
     fixed = run_setup(context_for(project, "fix"), "--fix-eager")
@@ -236,6 +242,7 @@ def test_eager_mode_in_the_run_settings_is_reported_or_turned_off_with_consent(t
         "CELERY_TASK_ALWAYS_EAGER = True", "CELERY_TASK_ALWAYS_EAGER = False"
     )
     again = context_for(project, "again")
+    assert facts_of(again).existing.eager_settings == []
     run_setup(again, "--fix-eager")
     assert again.journal.changed_files() == []
 

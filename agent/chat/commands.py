@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools.base import ToolError
-from tools.django_celery.setup import BACKENDS, parse_setup_arguments
+from tools.django_celery.setup import BACKENDS, CONSENTS, parse_setup_arguments
 
 SETUP = "/celery:setup"
 ADD_BACKEND = "/celery:add-backend"
@@ -54,11 +54,7 @@ SETUP_FLAGS = (
     "--backend",
     "--broker",
     "--queues",
-    "--rename-settings",
-    "--rewrite-dispatch",
-    "--install-deps",
-    "--fix-url-passwords",
-    "--env-urls",
+    *(f"--{consent.replace('_', '-')}" for consent in CONSENTS),
 )
 
 
@@ -123,7 +119,7 @@ def run_options_for(command: CommandLine) -> dict[str, Any]:
     for name, value in (("beat", args.beat), ("backend", args.backend), ("broker_url", args.broker)):
         if value is not None:
             updates[name] = value
-    for consent in ("rename_settings", "rewrite_dispatch", "install_deps", "fix_url_passwords", "env_urls"):
+    for consent in CONSENTS:  # each consent given settles its question: the agent does not ask it
         if getattr(args, consent) is not None:
             updates[consent] = getattr(args, consent)
     return updates

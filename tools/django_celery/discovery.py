@@ -13,9 +13,11 @@ import os
 import re
 from pathlib import Path
 
+from tools.django_celery.codemods.eager_mode import eager_assignments_in
 from tools.django_celery.codemods.env_urls import literal_urls_in
 from tools.django_celery.codemods.settings_chain import project_chain
 from tools.django_celery.codemods.source import disk_reader
+from tools.django_celery.codemods.url_passwords import password_assignments_in
 from tools.django_celery.discovery_error import DiscoveryError
 from tools.django_celery.facts import AppInfo, ExistingCelery, InstalledPackages, ProjectFacts
 from tools.django_celery.interpreter import find_interpreter
@@ -122,8 +124,12 @@ def discover_project(
         warnings=warnings,
     )
     # read from the files the facts name, so found only once they exist; an interactive run asks about them
-    found = literal_urls_in(project_chain(facts, disk_reader(root)))
-    facts.existing.literal_urls = [f"{s.assignment.where} {s.assignment.name}" for s in found]
+    chain = project_chain(facts, disk_reader(root))
+    facts.existing.literal_urls = [
+        f"{s.assignment.where} {s.assignment.name}" for s in literal_urls_in(chain)
+    ]
+    facts.existing.url_passwords = [f"{a.where} {a.name}" for a in password_assignments_in(chain)]
+    facts.existing.eager_settings = [f"{a.where} {a.name}" for a in eager_assignments_in(chain)]
     return facts
 
 

@@ -54,6 +54,10 @@ class ExistingCelery(BaseModel):
     dispatch_details: list[DispatchSite] = Field(default_factory=list)  # the same sites, with their contexts
     # broker/backend URLs written in the settings, not read from the environment: "path:line NAME"
     literal_urls: list[str] = Field(default_factory=list)
+    # CELERY_/BROKER_ settings whose URL holds a password (a literal or a default): "path:line NAME"
+    url_passwords: list[str] = Field(default_factory=list)
+    # a literal CELERY_TASK_ALWAYS_EAGER (or CELERY_ALWAYS_EAGER) = True in the settings: "path:line NAME"
+    eager_settings: list[str] = Field(default_factory=list)
 
 
 class InstalledPackages(BaseModel):

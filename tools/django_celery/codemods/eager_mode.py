@@ -14,22 +14,25 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tools.django_celery.codemods.settings_chain import Assignment, project_chain
+from tools.django_celery.codemods.settings_chain import Assignment, SettingsChain, project_chain
 from tools.django_celery.codemods.workspace import ProjectEdits
 from tools.django_celery.facts import ProjectFacts
 
 EAGER_NAMES = ("CELERY_TASK_ALWAYS_EAGER", "CELERY_ALWAYS_EAGER")
 
 
-def eager_assignments(facts: ProjectFacts, edits: ProjectEdits) -> list[Assignment]:
-    """Assignments of a literal True to an eager-mode setting anywhere in the settings chain."""
-    chain = project_chain(facts, edits.read)
+def eager_assignments_in(chain: SettingsChain) -> list[Assignment]:
+    """Assignments of a literal True to an eager-mode setting anywhere in the settings of `chain`."""
     return [
         a
         for f in chain.files
         for a in f.assignments
         if a.name in EAGER_NAMES and isinstance(a.value, cst.Name) and a.value.value == "True"
     ]
+
+
+def eager_assignments(facts: ProjectFacts, edits: ProjectEdits) -> list[Assignment]:
+    return eager_assignments_in(project_chain(facts, edits.read))
 
 
 def turn_eager_off(edits: ProjectEdits, facts: ProjectFacts) -> None:

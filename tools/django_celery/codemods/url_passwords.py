@@ -16,7 +16,7 @@ import libcst as cst
 
 from tools.django_celery.codemods.cst_tools import ensure_import_os
 from tools.django_celery.codemods.secret_scan import URL_PASSWORD, is_placeholder
-from tools.django_celery.codemods.settings_chain import Assignment, project_chain
+from tools.django_celery.codemods.settings_chain import Assignment, SettingsChain, project_chain
 from tools.django_celery.codemods.workspace import ProjectEdits
 from tools.django_celery.facts import ProjectFacts
 
@@ -46,14 +46,18 @@ class _StripPasswords(cst.CSTTransformer):
         return updated.with_changes(value=f"{quote}{without_password(value)}{quote}")
 
 
-def password_assignments(facts: ProjectFacts, edits: ProjectEdits) -> list[Assignment]:
-    chain = project_chain(facts, edits.read)
+def password_assignments_in(chain: SettingsChain) -> list[Assignment]:
+    """CELERY_/BROKER_ settings of `chain` whose code holds a URL with a password (literal or default)."""
     return [
         a
         for f in chain.files
         for a in f.assignments
         if a.name.startswith(("CELERY_", "BROKER_")) and has_url_password(a.code)
     ]
+
+
+def password_assignments(facts: ProjectFacts, edits: ProjectEdits) -> list[Assignment]:
+    return password_assignments_in(project_chain(facts, edits.read))
 
 
 def strip_url_passwords(edits: ProjectEdits, facts: ProjectFacts) -> None:
