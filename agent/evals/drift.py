@@ -1,8 +1,9 @@
 """Drift: what a new run's tool results and checklist do differently from a recorded run.
 
 Tool results are compared after the volatile parts are normalised away — the project's temporary path,
-the state folder, run ids, timings, worker node names, task ids, dates — so only real differences count.
-Each differing result is reported with its phase, tool and first differing line.
+the state folder, the evaluating interpreter's virtualenv, run ids, timings, worker node names, task ids,
+dates — so only real differences count. Each differing result is reported with its phase, tool and first
+differing line.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def normalise(
         if path:
             replacements += [(str(path), placeholder), (str(Path(path).resolve()), placeholder)]
     replacements.append((str(Path(sys.executable).parent), "<python-bin>"))
+    if sys.prefix != sys.base_prefix:  # a virtualenv: its site-packages in a traceback is where it lives
+        replacements.append((sys.prefix, "<python-prefix>"))
     for value, placeholder in sorted(replacements, key=lambda r: -len(r[0])):
         text = text.replace(value, placeholder)
     for pattern, placeholder in VOLATILE if volatile else ():
