@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.evals import layouts
+from agent.evals import layout_wild, layouts
 
 
 @dataclass(frozen=True)
@@ -117,5 +117,18 @@ LAYOUTS: dict[str, Layout] = {
             "orders": ("apps.orders", "apps/orders", ["Order", "OrderLine"]),
         },
         installed_apps_layout="list literal in mysite/settings.py:",
+    ),
+    "decouple_env": Layout(
+        build=layout_wild.decouple_env,
+        manage_py="manage.py",
+        settings_module="mysite.settings.local",
+        settings_files=["mysite/settings/local.py", "mysite/settings/base.py"],
+        installed_apps_file="mysite/settings/base.py",
+        celery_settings_file="mysite/settings/base.py",
+        project_package="mysite",
+        apps={"library": ("mysite.apps.library", "mysite/apps/library", ["SharedFolder"])},
+        installed_apps_layout="list literal in mysite/settings/base.py:",
+        # pyproject.toml and setup.cfg hold only black's and flake8's settings (style tool-config-only)
+        extra={"dependency_files": ["requirements.txt", "pyproject.toml", "setup.cfg"]},
     ),
 }

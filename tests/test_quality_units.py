@@ -22,12 +22,18 @@ from agent.definition import load_definition
 from agent.models.offline import OfflinePolicy
 from agent.resources import DEFAULT_DEFINITION
 from tools.base import ToolError
-from tools.django_celery.codemods.code_style import configured_line_length, mark_long_lines
+from tools.django_celery.codemods.code_style import (
+    configured_line_length,
+    import_line_length,
+    mark_long_lines,
+    ruff_line_length,
+)
 from tools.django_celery.codemods.dispatch_rewrite import rewrite_module
 from tools.django_celery.codemods.docs import DocFacts, ensure_celery_doc
 from tools.django_celery.codemods.imports import ensure_from_import
 from tools.django_celery.codemods.model_fields import creation_arguments
 from tools.django_celery.codemods.routing import Route, plan_routes
+from tools.django_celery.codemods.task_tests import render_task_tests
 from tools.django_celery.codemods.workspace import ProjectEdits
 from tools.django_celery.facts import AppInfo, Decisions, DispatchSite, InstalledPackages, ProjectFacts
 
@@ -195,6 +201,61 @@ def test_the_projects_line_length_is_read_from_its_linter_configuration() -> Non
     assert configured_line_length({}.get, ["."]) is None
     marked = mark_long_lines('x = "' + "a" * 90 + '"\n"""\n' + "b" * 90 + '\n"""\n', 88)
     assert marked.splitlines()[0].endswith("  # noqa: E501") and not marked.splitlines()[2].endswith("E501")
+
+
+def test_imports_are_wrapped_where_ruffs_isort_wraps_them_not_at_black_or_flake8s_length() -> None:
+    black_only = {
+        "pyproject.toml": "[tool.black]\nline-length = 119\n",
+        "setup.cfg": "[flake8]\nmax-line-length = 119\n",
+    }
+    assert configured_line_length(black_only.get, ["."]) == 119
+    assert ruff_line_length(black_only.get, ["."]) == 88  # ruff reads neither: its default
+    assert import_line_length(black_only.get, ["."]) == 88
+    ruff_too = {"pyproject.toml": "[tool.black]\nline-length = 119\n[tool.ruff]\nline-length = 119\n"}
+    assert import_line_length(ruff_too.get, ["."]) == 119
+    assert ruff_line_length({"src/ruff.toml": "line-length = 100\n"}.get, [".", "src"]) == 100
+    assert import_line_length({"pyproject.toml": "[tool.ruff]\nline-length = 120\n"}.get, ["."]) == 120
+
+
+TWICE_SAVED = """from django.db import models
+from django.utils.text import slugify
+
+
+class SharedFolder(models.Model):
+    name = models.CharField(max_length=50)
+    slug = models.SlugField(max_length=255, null=True, blank=True)
+
+    def save(self, *args, **kwargs):
+        if not self.pk:
+            super().save(*args, **kwargs)
+        self.slug = slugify(f"{self.name} {self.pk}")
+        super().save(*args, **kwargs)
+"""
+
+
+def test_a_generated_test_makes_its_row_with_save_and_wraps_imports_at_the_import_length() -> None:
+    # objects.create() passes force_insert=True to save(): a save() that saves twice inserts twice
+    app = AppInfo(
+        label="library",
+        module="site.apps.library",
+        listed_as="site.apps.library",
+        path="site/apps/library",
+        models=["SharedFolder"],
+    )
+    code = render_task_tests(app, "..", TWICE_SAVED, 119, 88)
+    assert "objects.create" not in code
+    assert '        shared_folder = SharedFolder(name="example")\n        shared_folder.save()\n' in code
+    assert "from ..tasks import (\n    count_shared_folders,\n    process_shared_folder,\n" in code
+    # the body keeps the project's 119: a line black would join is not split at 88
+    assert (
+        '        patch = mock.patch.object(process_shared_folder, "delay", wraps=process_shared_folder.delay)\n'
+        in code
+    )
+    one_line = render_task_tests(app, "..", TWICE_SAVED, 119)
+    assert (
+        "from ..tasks import count_shared_folders, process_shared_folder, queue_process_shared_folder\n"
+        in one_line
+    )
 
 
 def test_queue_specs_route_apps_or_tasks_and_refuse_what_routes_nothing(tmp_path: Path) -> None:

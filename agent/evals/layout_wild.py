@@ -20,14 +20,21 @@
   a configparser fed by MYSITE_* variables) only when a broker is configured, eager mode as the fallback,
   and a task sent with `apply_async()` from a signal receiver (as pretalx/pretalx): not hard-coded, the
   unsafe send reported (no consent), nothing shadowed.
+- `decouple_env` — a settings package (base, local, tests) read through python-decouple from a `.env` the
+  developer copied from `.env.example`, an app nested in the project package (`mysite/apps/library`) with a
+  tests/ package and a model whose `save()` saves twice (its slug needs the new primary key, so
+  `objects.create()`'s `force_insert=True` inserts it twice), and black and flake8 at 119 beside ruff's
+  isort at its own default of 88 (as vitorfs/parsifal): the generated test makes its row with `save()`,
+  its imports wrapped where ruff wraps them.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from agent.demo import make_sample_project
-from agent.evals.fixture_tools import list_app, manage
+from agent.evals.fixture_tools import list_app, manage, nested_app, set_settings_module, split_settings
 
 COOKIECUTTER_CELERY_APP = """import os
 
@@ -371,4 +378,65 @@ def config_layer(dest: Path) -> Path:
         apps.read_text() + "\n    def ready(self):\n        from polls import signals  # noqa: F401\n"
     )
     (project / "requirements.txt").write_text("Django>=5.2,<6\ncelery>=5.4,<6\n")
+    return project
+
+
+DECOUPLE_ENV_EXAMPLE = """DEBUG=True
+SECRET_KEY=s3cr3t
+ALLOWED_HOSTS=*
+"""
+DECOUPLE_ENV = DECOUPLE_ENV_EXAMPLE.replace("s3cr3t", "dev-placeholder")
+DECOUPLE_LOCAL = """from .base import *  # noqa: F403
+
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+"""
+DECOUPLE_TESTS = """from .base import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+"""
+SHARED_FOLDER_MODELS = """from django.db import models
+from django.utils.text import slugify
+
+
+class SharedFolder(models.Model):
+    name = models.CharField(max_length=50)
+    slug = models.SlugField(max_length=255, null=True, blank=True)
+
+    def save(self, *args, **kwargs):
+        if not self.pk:
+            super().save(*args, **kwargs)  # the slug is made from the primary key
+        self.slug = slugify(f"{self.name} {self.pk}")
+        super().save(*args, **kwargs)
+"""
+BLACK_AT_119 = '[tool.black]\nline-length = 119\n\n[tool.ruff.lint]\nextend-select = ["I"]\n'
+
+
+def decouple_env(dest: Path) -> Path:
+    """decouple settings from a .env, mysite/apps/library with a twice-saving model, black at 119."""
+    project = make_sample_project(dest, apps=())
+    folder = split_settings(project, "mysite", {"local.py": DECOUPLE_LOCAL, "tests.py": DECOUPLE_TESTS})
+    base = folder / "base.py"
+    text = base.read_text().replace(
+        "from pathlib import Path\n", "from pathlib import Path\n\nfrom decouple import Csv, config\n"
+    )
+    text = re.sub(r"^SECRET_KEY = .*$", 'SECRET_KEY = config("SECRET_KEY")', text, flags=re.M)
+    text = text.replace("DEBUG = True", 'DEBUG = config("DEBUG", default=False, cast=bool)')
+    text = text.replace(
+        "ALLOWED_HOSTS = []", 'ALLOWED_HOSTS = config("ALLOWED_HOSTS", default="", cast=Csv())'
+    )
+    base.write_text(text)
+    entry_points = [project / "manage.py", project / "mysite" / "wsgi.py", project / "mysite" / "asgi.py"]
+    set_settings_module(entry_points, "mysite.settings.local")
+    nested_app(project, "mysite.apps.library", SHARED_FOLDER_MODELS)
+    library = project / "mysite" / "apps" / "library"
+    (library / "tests.py").unlink()
+    (library / "tests").mkdir()
+    (library / "tests" / "__init__.py").write_text("")
+    list_app(base, "mysite.apps.library")
+    (project / ".env.example").write_text(DECOUPLE_ENV_EXAMPLE)
+    (project / ".env").write_text(DECOUPLE_ENV)  # `cp .env.example .env`, as its README says
+    (project / "pyproject.toml").write_text(BLACK_AT_119)
+    (project / "setup.cfg").write_text("[flake8]\nmax-line-length = 119\n")
+    (project / "requirements.txt").write_text("Django>=5.2,<6\npython-decouple>=3.8\n")
+    manage(project, "makemigrations", "library")
     return project

@@ -343,6 +343,7 @@ LAYOUTS: dict[str, Recipe] = {
     "env_required": layout_wild.env_required,
     "other_queue": layout_wild.other_queue,
     "config_layer": layout_wild.config_layer,
+    "decouple_env": layout_wild.decouple_env,
 }
 
 __all__ = ["LAYOUTS", "Recipe", "release_fixture"]

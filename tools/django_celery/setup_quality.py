@@ -8,7 +8,7 @@ in CELERY.md.
 
 from __future__ import annotations
 
-from tools.django_celery.codemods.code_style import configured_line_length
+from tools.django_celery.codemods.code_style import configured_line_length, import_line_length
 from tools.django_celery.codemods.dispatch_rewrite import SiteOutcome, rewrite_unsafe_dispatch
 from tools.django_celery.codemods.docs import DocFacts
 from tools.django_celery.codemods.routing import ensure_routing
@@ -52,8 +52,9 @@ def quality_steps(
         edits, facts, decisions.queues, configured_line_length(edits.read, [".", facts.base_dir])
     )
     tests = []
+    import_length = import_line_length(edits.read, [".", facts.base_dir])
     for app in apps:
-        ensure_task_tests(edits, app, line_length)
+        ensure_task_tests(edits, app, line_length, import_length)
         test_module = test_module_path(app, edits)[0]
         tests += [test_module] if edits.exists(test_module) else []
     # The decision framework's "immediate" strategy means the user keeps sending at once: no rewrite then.

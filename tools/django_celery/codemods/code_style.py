@@ -4,6 +4,10 @@ Ruff's default rules do not include E501, but many projects select it (`select =
 own `line-length`; flake8 and black configurations say the same thing in other files. Generated code is
 laid out for the strictest limit configured (so `ruff format` with the project's settings leaves it as it
 is), and for ruff's default of 88 when nothing is configured.
+
+Imports are the exception: ruff's isort (I001) wraps `from x import (...)` at ruff's own `line-length` and
+reads no black or flake8 setting, so a project formatted by black at 119 with ruff at its defaults has its
+imports wrapped at 88. Generated imports are laid out for the smaller of the two (`import_line_length`).
 """
 
 from __future__ import annotations
@@ -63,6 +67,24 @@ def configured_line_length(reader: Reader, folders: list[str]) -> int | None:
         found += [_flake8_length(reader, prefix + name) for name in ("setup.cfg", "tox.ini", ".flake8")]
     lengths = [int(value) for value in found if str(value).isdigit() and int(str(value)) > 0]
     return min(lengths, default=None)
+
+
+def ruff_line_length(reader: Reader, folders: list[str]) -> int:
+    """ruff's own `line-length` in `folders` (the smallest when several say), else its default of 88."""
+    found: list[object] = []
+    for folder in dict.fromkeys(folders):
+        prefix = "" if folder in ("", ".") else folder.rstrip("/") + "/"
+        found.append(
+            _toml(reader, prefix + "pyproject.toml").get("tool", {}).get("ruff", {}).get("line-length")
+        )
+        found += [_toml(reader, prefix + name).get("line-length") for name in ("ruff.toml", ".ruff.toml")]
+    lengths = [int(value) for value in found if str(value).isdigit() and int(str(value)) > 0]
+    return min(lengths, default=DEFAULT_LINE_LENGTH)
+
+
+def import_line_length(reader: Reader, folders: list[str]) -> int:
+    """What generated `from x import ...` lines are wrapped at: within the project's limit and ruff's isort."""
+    return min(project_line_length(reader, folders), ruff_line_length(reader, folders))
 
 
 def mark_long_lines(code: str, limit: int) -> str:

@@ -1,4 +1,4 @@
-"""How a generated test can create one row of a model: keyword arguments for `Model.objects.create(...)`.
+"""How a generated test can create one row of a model: keyword arguments for `Model(...)` (then `save()`).
 
 Read statically from the app's models.py (never imported). Only fields whose type is known and that the
 database requires get a value; a model that inherits from anything but `models.Model`, is abstract, or

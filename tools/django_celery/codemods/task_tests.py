@@ -4,7 +4,10 @@ It proves what the seed asks to test ("transaction-safe task dispatching"): the 
 transaction is open, is sent once it commits (`captureOnCommitCallbacks(execute=True)` plays COMMIT in a
 `TestCase`), runs eagerly with an effect the test checks, and is never sent when the transaction rolls
 back. It needs no broker (`CELERY_TASK_ALWAYS_EAGER` under `override_settings`), runs under `manage.py
-test` and pytest-django alike, and passes the project's linters (its line length is honoured).
+test` and pytest-django alike, and passes the project's linters (its line length is honoured, and its
+imports are wrapped where ruff's isort wraps them). The row it processes is made the way the project's
+own code makes one, `Model(...)` then `save()`: `objects.create()` passes `force_insert=True` to the
+model's `save()`, which breaks a `save()` that saves twice (a slug made from the new primary key, say).
 
 Only a tasks.py this tool generated gets a test (its functions are known); an existing test file is never
 overwritten.
@@ -53,14 +56,14 @@ def _docstring(app: AppInfo) -> list[str]:
 Parts = tuple[list[str], list[str], list[str]]  # (library imports, local imports, class body)
 
 
-def _ping_tests(app: AppInfo, limit: int) -> Parts:
+def _ping_tests(app: AppInfo, limit: int, import_limit: int) -> Parts:
     """The parts of the test for an app without models: its `ping` task."""
     ping = roundtrip_function(app)
     imports = [
         "from unittest import mock",
         "",
         "from django.db import transaction",
-        *from_import("django.test", ["TestCase", "override_settings"], limit),
+        *from_import("django.test", ["TestCase", "override_settings"], import_limit),
     ]
     body = [
         f"    def test_{ping}_is_sent_only_after_commit(self):",
@@ -74,10 +77,10 @@ def _ping_tests(app: AppInfo, limit: int) -> Parts:
         f"    def test_{ping}_runs_eagerly(self):",
         f'        self.assertEqual({ping}.delay().get(), "pong")',
     ]
-    return imports, from_import("{prefix}tasks", [ping], limit), body
+    return imports, from_import("{prefix}tasks", [ping], import_limit), body
 
 
-def _model_tests(app: AppInfo, models_source: str | None, limit: int) -> Parts:
+def _model_tests(app: AppInfo, models_source: str | None, limit: int, import_limit: int) -> Parts:
     """The parts of the test for the count/process/queue tasks of the app's first model."""
     model = app.models[0]
     snake = snake_case(model)
@@ -86,20 +89,21 @@ def _model_tests(app: AppInfo, models_source: str | None, limit: int) -> Parts:
     needs_timezone = arguments is not None and any("timezone." in v for v in arguments.values())
     third_party = [
         "from django.db import transaction",
-        *from_import("django.test", ["TestCase", "override_settings"], limit),
+        *from_import("django.test", ["TestCase", "override_settings"], import_limit),
     ]
     if needs_timezone:
         third_party.append("from django.utils import timezone")
     local = [
-        *from_import("{prefix}models", [model], limit),
-        *from_import("{prefix}tasks", [count, process, queue], limit),
+        *from_import("{prefix}models", [model], import_limit),
+        *from_import("{prefix}tasks", [count, process, queue], import_limit),
     ]
     body = [f"    def test_{process}_is_sent_only_after_commit(self):"]
     if arguments is not None:
         row = model_variable(model)
         fields = [f"{name}={value}" for name, value in arguments.items()]
         body += [
-            *call(f"{row} = {model}.objects.create", fields, 8, limit),
+            *call(f"{row} = {model}", fields, 8, limit),
+            f"        {row}.save()",
             *call("patch = mock.patch.object", [process, '"delay"', f"wraps={process}.delay"], 8, limit),
             f'        with patch as sent, self.assertLogs("{app.module}.tasks") as logs:',
             "            with self.captureOnCommitCallbacks(execute=True):",
@@ -137,14 +141,23 @@ def _model_tests(app: AppInfo, models_source: str | None, limit: int) -> Parts:
 
 
 def render_task_tests(
-    app: AppInfo, prefix: str, models_source: str | None, line_length: int = DEFAULT_LINE_LENGTH
+    app: AppInfo,
+    prefix: str,
+    models_source: str | None,
+    line_length: int = DEFAULT_LINE_LENGTH,
+    import_length: int | None = None,
 ) -> str:
-    """The test module for the starter tasks.py of `app` (see the module docstring)."""
+    """The test module for the starter tasks.py of `app` (see the module docstring).
+
+    `import_length`: where ruff's isort wraps imports (`code_style.import_line_length`), when below
+    `line_length`.
+    """
+    import_limit = min(line_length, import_length or line_length)
     if app.models:
-        imports, local, body = _model_tests(app, models_source, line_length)
+        imports, local, body = _model_tests(app, models_source, line_length, import_limit)
         name = f"{app.models[0]}TaskTests"
     else:
-        imports, local, body = _ping_tests(app, line_length)
+        imports, local, body = _ping_tests(app, line_length, import_limit)
         name = f"{roundtrip_function(app).title().replace('_', '')}TaskTests"
     lines = [
         *_docstring(app),
@@ -161,7 +174,12 @@ def render_task_tests(
     return mark_long_lines("\n".join(lines) + "\n", line_length)
 
 
-def ensure_task_tests(edits: ProjectEdits, app: AppInfo, line_length: int = DEFAULT_LINE_LENGTH) -> None:
+def ensure_task_tests(
+    edits: ProjectEdits,
+    app: AppInfo,
+    line_length: int = DEFAULT_LINE_LENGTH,
+    import_length: int | None = None,
+) -> None:
     """Add the test module when the app's tasks.py is the one this tool generates and no test file exists."""
     tasks = edits.read(tasks_path(app))
     if tasks is None or tasks != render_tasks_module(app, line_length):
@@ -171,5 +189,5 @@ def ensure_task_tests(edits: ProjectEdits, app: AppInfo, line_length: int = DEFA
         edits.note(rel, "kept as it is (an existing test module is never overwritten)")
         return
     models = edits.read(_join(app.path, "models.py"))
-    code = render_task_tests(app, prefix, models, line_length)
+    code = render_task_tests(app, prefix, models, line_length, import_length)
     edits.write(rel, code, "tests: the task is sent only after COMMIT, runs eagerly, nothing on rollback")
