@@ -7,13 +7,14 @@ file, the diff touches only the expected files, undo and failed runs leave the p
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from agent.cli import main
 from agent.config import RunOptions
-from agent.runner import Runner
+from agent.runner import Runner, RunOutcome
 from agent.transcript import read_transcript
 from tests.tool_support import CHANGED_BY_A_RUN
 
@@ -36,6 +37,17 @@ def run_cli_with_progress(args: list[str], capsys: pytest.CaptureFixture[str]) -
     code = main(["run", "--yes", "--json", "--no-network", *args])
     captured = capsys.readouterr()
     return code, json.loads(captured.out) if captured.out.strip() else {}, captured.err
+
+
+def answer_interactively(project: Path, answer: Callable[[dict], str]) -> tuple[RunOutcome, list[str]]:
+    """An interactive run of `project`, each targeted question answered by `answer`; the topics asked."""
+    runner = Runner(RunOptions(project=str(project), interactive=True, allow_network=False))
+    outcome, asked = runner.start(), []
+    while outcome.question is not None:
+        asked.append(outcome.question["topic"])
+        outcome = runner.answer(answer(outcome.question))
+    runner.close()
+    return outcome, asked
 
 
 def error_results(transcript: str) -> list[dict]:
@@ -171,19 +183,13 @@ def test_interrupted_run_is_put_back(startproject: Path) -> None:
 
 
 def test_interactive_answers_drive_the_decisions(startproject: Path) -> None:
-    runner = Runner(RunOptions(project=str(startproject), interactive=True, allow_network=False))
-    outcome = runner.start()
-    asked = []
     answers = {
         "task_apps": "polls",
         "beat": "no",
         "result_backend": "no results, ignore them",
         "queues": "no",
     }
-    while outcome.question is not None:
-        asked.append(outcome.question["topic"])
-        outcome = runner.answer(answers[outcome.question["topic"]])
-    runner.close()
+    outcome, asked = answer_interactively(startproject, lambda question: answers[question["topic"]])
     assert asked == ["task_apps", "beat", "result_backend", "queues"]
     assert outcome.report is not None and outcome.report.status == "passed"
     assert outcome.report.decisions["result_backend"] == "none"
@@ -198,7 +204,6 @@ def test_an_interactive_run_asks_before_reading_a_literal_broker_url_from_the_en
     default) and every gate passes."""
     settings = startproject / "mysite" / "settings.py"
     settings.write_text(settings.read_text() + 'CELERY_BROKER_URL = "redis://localhost:6379/0"\n')
-    runner = Runner(RunOptions(project=str(startproject), interactive=True, allow_network=False))
     answers = {
         "task_apps": "polls",
         "beat": "no",
@@ -206,11 +211,7 @@ def test_an_interactive_run_asks_before_reading_a_literal_broker_url_from_the_en
         "queues": "no",
         "env_urls": "yes",
     }
-    outcome, asked = runner.start(), []
-    while outcome.question is not None:
-        asked.append(outcome.question["topic"])
-        outcome = runner.answer(answers[outcome.question["topic"]])
-    runner.close()
+    outcome, asked = answer_interactively(startproject, lambda question: answers[question["topic"]])
     assert asked == ["task_apps", "beat", "result_backend", "queues", "env_urls"]
     assert outcome.report is not None and outcome.report.status == "passed", outcome.report
     assert outcome.report.decisions["sources"]["env_urls"] == "asked"
@@ -232,7 +233,6 @@ def test_an_interactive_run_asks_before_removing_a_url_password_and_turning_eage
         + 'CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://:s3cret@localhost:6379/0")\n'
         + "CELERY_TASK_ALWAYS_EAGER = True\n"
     )
-    runner = Runner(RunOptions(project=str(startproject), interactive=True, allow_network=False))
     answers = {
         "task_apps": "polls",
         "beat": "no",
@@ -241,15 +241,12 @@ def test_an_interactive_run_asks_before_removing_a_url_password_and_turning_eage
         "url_passwords": consent,
         "eager_mode": consent,
     }
-    outcome, asked = runner.start(), []
-    while outcome.question is not None:
-        asked.append(outcome.question["topic"])
-        assert outcome.question["default"] == "no" or outcome.question["topic"] not in (
-            "url_passwords",
-            "eager_mode",
-        )
-        outcome = runner.answer(answers[outcome.question["topic"]])
-    runner.close()
+
+    def answer(question: dict) -> str:
+        assert question["default"] == "no" or question["topic"] not in ("url_passwords", "eager_mode")
+        return answers[question["topic"]]
+
+    outcome, asked = answer_interactively(startproject, answer)
     report = outcome.report
     assert asked == ["task_apps", "beat", "result_backend", "queues", "url_passwords", "eager_mode"]
     assert report is not None and report.status == "passed", report
@@ -283,12 +280,7 @@ def test_a_project_without_url_passwords_or_eager_mode_is_not_asked_about_them(s
         + 'CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://localhost:6379/0")\n'
         + 'CELERY_TASK_ALWAYS_EAGER = os.environ.get("EAGER") == "1"\n'
     )
-    runner = Runner(RunOptions(project=str(startproject), interactive=True, allow_network=False))
-    outcome, asked = runner.start(), []
-    while outcome.question is not None:
-        asked.append(outcome.question["topic"])
-        outcome = runner.answer(outcome.question["default"])
-    runner.close()
+    outcome, asked = answer_interactively(startproject, lambda question: question["default"])
     assert asked == ["task_apps", "beat", "result_backend", "queues"]
     assert outcome.report is not None and outcome.report.status == "passed", outcome.report
 

@@ -19,6 +19,7 @@ from agent.decisions import (
     queue_specs,
 )
 from agent.definition import load_definition
+from agent.evals.layout_wild import SHARED_FOLDER_MODELS
 from agent.models.offline import OfflinePolicy
 from agent.resources import DEFAULT_DEFINITION
 from tools.base import ToolError
@@ -217,22 +218,6 @@ def test_imports_are_wrapped_where_ruffs_isort_wraps_them_not_at_black_or_flake8
     assert import_line_length({"pyproject.toml": "[tool.ruff]\nline-length = 120\n"}.get, ["."]) == 120
 
 
-TWICE_SAVED = """from django.db import models
-from django.utils.text import slugify
-
-
-class SharedFolder(models.Model):
-    name = models.CharField(max_length=50)
-    slug = models.SlugField(max_length=255, null=True, blank=True)
-
-    def save(self, *args, **kwargs):
-        if not self.pk:
-            super().save(*args, **kwargs)
-        self.slug = slugify(f"{self.name} {self.pk}")
-        super().save(*args, **kwargs)
-"""
-
-
 def test_a_generated_test_makes_its_row_with_save_and_wraps_imports_at_the_import_length() -> None:
     # objects.create() passes force_insert=True to save(): a save() that saves twice inserts twice
     app = AppInfo(
@@ -242,7 +227,7 @@ def test_a_generated_test_makes_its_row_with_save_and_wraps_imports_at_the_impor
         path="site/apps/library",
         models=["SharedFolder"],
     )
-    code = render_task_tests(app, "..", TWICE_SAVED, 119, 88)
+    code = render_task_tests(app, "..", SHARED_FOLDER_MODELS, 119, 88)
     assert "objects.create" not in code
     assert '        shared_folder = SharedFolder(name="example")\n        shared_folder.save()\n' in code
     assert "from ..tasks import (\n    count_shared_folders,\n    process_shared_folder,\n" in code
@@ -251,7 +236,7 @@ def test_a_generated_test_makes_its_row_with_save_and_wraps_imports_at_the_impor
         '        patch = mock.patch.object(process_shared_folder, "delay", wraps=process_shared_folder.delay)\n'
         in code
     )
-    one_line = render_task_tests(app, "..", TWICE_SAVED, 119)
+    one_line = render_task_tests(app, "..", SHARED_FOLDER_MODELS, 119)
     assert (
         "from ..tasks import count_shared_folders, process_shared_folder, queue_process_shared_folder\n"
         in one_line
