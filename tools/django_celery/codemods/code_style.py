@@ -20,6 +20,7 @@ from tools.django_celery.codemods.source import Reader
 
 DEFAULT_LINE_LENGTH = 88  # ruff's and black's default
 NOQA_LONG_LINE = "  # noqa: E501"
+RUFF_FILES = ("ruff.toml", ".ruff.toml")
 
 
 def _toml(reader: Reader, rel: str) -> dict[str, Any]:
@@ -28,6 +29,17 @@ def _toml(reader: Reader, rel: str) -> dict[str, Any]:
         return tomllib.loads(text) if text else {}
     except tomllib.TOMLDecodeError:
         return {}
+
+
+def _prefixes(folders: list[str]) -> list[str]:
+    """Each folder once, as a path prefix ("" for the project root)."""
+    return ["" if folder in ("", ".") else folder.rstrip("/") + "/" for folder in dict.fromkeys(folders)]
+
+
+def _smallest(found: list[object]) -> int | None:
+    """The smallest positive integer among the configured values found; None if none."""
+    lengths = [int(value) for value in found if str(value).isdigit() and int(str(value)) > 0]
+    return min(lengths, default=None)
 
 
 def _ruff_lengths(config: dict[str, Any]) -> list[object]:
@@ -57,29 +69,25 @@ def project_line_length(reader: Reader, folders: list[str]) -> int:
 def configured_line_length(reader: Reader, folders: list[str]) -> int | None:
     """The smallest line length configured in `folders` (project root, folder of manage.py); None if none."""
     found: list[object] = []
-    for folder in dict.fromkeys(folders):
-        prefix = "" if folder in ("", ".") else folder.rstrip("/") + "/"
+    for prefix in _prefixes(folders):
         pyproject = _toml(reader, prefix + "pyproject.toml").get("tool", {})
         found += _ruff_lengths(pyproject.get("ruff", {}))
         found.append(pyproject.get("black", {}).get("line-length"))
-        for name in ("ruff.toml", ".ruff.toml"):
+        for name in RUFF_FILES:
             found += _ruff_lengths(_toml(reader, prefix + name))
         found += [_flake8_length(reader, prefix + name) for name in ("setup.cfg", "tox.ini", ".flake8")]
-    lengths = [int(value) for value in found if str(value).isdigit() and int(str(value)) > 0]
-    return min(lengths, default=None)
+    return _smallest(found)
 
 
 def ruff_line_length(reader: Reader, folders: list[str]) -> int:
     """ruff's own `line-length` in `folders` (the smallest when several say), else its default of 88."""
     found: list[object] = []
-    for folder in dict.fromkeys(folders):
-        prefix = "" if folder in ("", ".") else folder.rstrip("/") + "/"
+    for prefix in _prefixes(folders):
         found.append(
             _toml(reader, prefix + "pyproject.toml").get("tool", {}).get("ruff", {}).get("line-length")
         )
-        found += [_toml(reader, prefix + name).get("line-length") for name in ("ruff.toml", ".ruff.toml")]
-    lengths = [int(value) for value in found if str(value).isdigit() and int(str(value)) > 0]
-    return min(lengths, default=DEFAULT_LINE_LENGTH)
+        found += [_toml(reader, prefix + name).get("line-length") for name in RUFF_FILES]
+    return _smallest(found) or DEFAULT_LINE_LENGTH
 
 
 def import_line_length(reader: Reader, folders: list[str]) -> int:
